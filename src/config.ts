@@ -1,0 +1,100 @@
+import path from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  /** Selects production behaviour: secure cookies, view cache, no stack traces. */
+  readonly env: NodeEnv;
+  /** TCP port the HTTP server listens on. */
+  readonly port: number;
+  /** PostgreSQL to use; when absent the app starts an embedded server under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Port of the embedded PostgreSQL (loopback only). */
+  readonly embeddedDbPort: number;
+  /** Largest number of pooled database connections per process. */
+  readonly dbPoolMax: number;
+  /** Connections the pool keeps open when idle. */
+  readonly dbPoolMin: number;
+  /** How long a request waits for a pooled connection before it fails with 503. */
+  readonly dbAcquireTimeoutMs: number;
+  /** How long opening a new database connection may take before it fails with 503. */
+  readonly dbConnectTimeoutMs: number;
+  /** Server-side limit for one SQL statement. */
+  readonly dbStatementTimeoutMs: number;
+  /** Queries slower than this are logged as warnings. */
+  readonly dbSlowQueryMs: number;
+  /** Signs the session cookie; undefined only outside production (then kept under dataDir). */
+  readonly sessionSecret: string | undefined;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: string;
+  /** Local state of a development install: embedded PostgreSQL, generated session secret. */
+  readonly dataDir: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Reads and validates the environment once. Throws one error naming every bad key,
+ * so a misconfigured deployment fails at start with the whole list.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+
+  const integer = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  if (nodeEnv !== 'development' && nodeEnv !== 'production' && nodeEnv !== 'test') {
+    problems.push(`NODE_ENV must be development, production or test (got "${nodeEnv}")`);
+  }
+
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const sessionSecret = env.SESSION_SECRET || undefined;
+  if (nodeEnv === 'production' && sessionSecret === undefined) {
+    problems.push('SESSION_SECRET is required in production');
+  } else if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    problems.push('SESSION_SECRET must be at least 32 characters');
+  }
+
+  const logLevel = env.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info');
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+
+  const dbPoolMax = integer('DB_POOL_MAX', 10, 1, 1000);
+  const dbPoolMin = integer('DB_POOL_MIN', 0, 0, 1000);
+  if (dbPoolMin > dbPoolMax) problems.push('DB_POOL_MIN must not exceed DB_POOL_MAX');
+
+  const config: Config = {
+    env: nodeEnv as NodeEnv,
+    port: integer('PORT', 3000, 0, 65535),
+    databaseUrl,
+    embeddedDbPort: integer('EMBEDDED_DB_PORT', 54329, 1, 65535),
+    dbPoolMax,
+    dbPoolMin,
+    dbAcquireTimeoutMs: integer('DB_ACQUIRE_TIMEOUT_MS', 5000, 1, 600_000),
+    dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
+    dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    dbSlowQueryMs: integer('DB_SLOW_QUERY_MS', 200, 0, 3_600_000),
+    sessionSecret,
+    logLevel,
+    dataDir: path.resolve(env.DATA_DIR || '.data'),
+  };
+
+  if (problems.length > 0) {
+    throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  return Object.freeze(config);
+}

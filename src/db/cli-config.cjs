@@ -1,0 +1,31 @@
+// The database sequelize-cli works on: DATABASE_URL when set, otherwise the embedded
+// PostgreSQL that `npm start` (or `npm run db`) is running, whose address it records in
+// .data/postgres.json. CommonJS because sequelize-cli loads this file itself.
+const fs = require('node:fs');
+const path = require('node:path');
+
+function databaseUrl() {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const dataDir = path.resolve(process.env.DATA_DIR || '.data');
+  const infoFile = path.join(dataDir, 'postgres.json');
+  try {
+    return JSON.parse(fs.readFileSync(infoFile, 'utf8')).url;
+  } catch {
+    throw new Error(
+      `No database to work on: set DATABASE_URL, or start the embedded PostgreSQL with ` +
+        `\`npm start\` or \`npm run db\` (it records its address in ${infoFile}).`,
+    );
+  }
+}
+
+const settings = {
+  url: databaseUrl(),
+  dialect: 'postgres',
+  logging: false,
+  // Record which seeders ran, so a second db:seed:all adds nothing.
+  seederStorage: 'sequelize',
+  seederStorageTableName: 'SequelizeData',
+  migrationStorageTableName: 'SequelizeMeta',
+};
+
+module.exports = { development: settings, test: settings, production: settings };

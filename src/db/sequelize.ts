@@ -1,0 +1,45 @@
+import { Sequelize } from 'sequelize';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+
+export type PoolSettings = Pick<
+  Config,
+  | 'dbPoolMax'
+  | 'dbPoolMin'
+  | 'dbAcquireTimeoutMs'
+  | 'dbConnectTimeoutMs'
+  | 'dbStatementTimeoutMs'
+  | 'dbSlowQueryMs'
+>;
+
+/**
+ * The one Sequelize instance of a process. Every timeout is bounded so that a request
+ * waiting on a missing database fails (and becomes a 503) instead of hanging.
+ */
+export function createSequelize(url: string, settings: PoolSettings, logger?: Logger): Sequelize {
+  return new Sequelize(url, {
+    dialect: 'postgres',
+    // Timings are measured only to report slow queries; nothing else is logged.
+    benchmark: true,
+    logging: (sql: string, ms?: number) => {
+      if (logger && ms !== undefined && ms >= settings.dbSlowQueryMs) {
+        logger.warn({ durationMs: ms, sql: sql.slice(0, 2000) }, 'slow query');
+      }
+    },
+    pool: {
+      max: settings.dbPoolMax,
+      min: settings.dbPoolMin,
+      acquire: settings.dbAcquireTimeoutMs,
+      idle: 10_000,
+      evict: 1_000,
+    },
+    dialectOptions: {
+      application_name: 'users-and-posts',
+      connectionTimeoutMillis: settings.dbConnectTimeoutMs,
+      statement_timeout: settings.dbStatementTimeoutMs,
+      // A transaction left open by a crashed request must not hold locks forever.
+      idle_in_transaction_session_timeout: Math.max(settings.dbStatementTimeoutMs * 2, 10_000),
+    },
+    define: { underscored: true },
+  });
+}
