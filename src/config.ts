@@ -27,6 +27,8 @@ export interface Config {
   readonly sessionSecret: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** Proxy hops in front of the app (X-Forwarded-*); 0 when clients connect directly. */
+  readonly trustProxy: number;
   /** Local state of a development install: embedded PostgreSQL, generated session secret. */
   readonly dataDir: string;
 }
@@ -90,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbSlowQueryMs: integer('DB_SLOW_QUERY_MS', 200, 0, 3_600_000),
     sessionSecret,
     logLevel,
+    trustProxy: integer('TRUST_PROXY', 0, 0, 10),
     dataDir: path.resolve(env.DATA_DIR || '.data'),
   };
 

@@ -45,7 +45,15 @@ export async function migrate(sequelize: Sequelize): Promise<string[]> {
   return done.map((m) => m.name);
 }
 
-export async function seed(sequelize: Sequelize): Promise<string[]> {
-  const done = await createUmzug(sequelize, 'seeders').up();
+export async function pendingMigrations(sequelize: Sequelize): Promise<string[]> {
+  const pending = await createUmzug(sequelize, 'migrations').pending();
+  return pending.map((m) => m.name);
+}
+
+/** Runs the named seeders that have not run yet, recorded as sequelize-cli records them. */
+export async function seed(sequelize: Sequelize, names: string[]): Promise<string[]> {
+  const seeders = createUmzug(sequelize, 'seeders');
+  const pending = new Set((await seeders.pending()).map((m) => m.name));
+  const done = await seeders.up({ migrations: names.filter((name) => pending.has(name)) });
   return done.map((m) => m.name);
 }

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { csrfSync } from 'csrf-sync';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import methodOverride from 'method-override';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import { createAccountsController } from './controllers/accounts.controller.js';
+import { createPostsController } from './controllers/posts.controller.js';
+import { createUsersController } from './controllers/users.controller.js';
+import type { Database } from './db/database.js';
+import { loadCurrentUser } from './middleware/auth.js';
+import { errorHandler, notFound } from './middleware/errors.js';
+import { flash } from './middleware/flash.js';
+import { sessionMiddleware } from './middleware/session.js';
+import { paths } from './paths.js';
+import { accountsRouter } from './routes/accounts.routes.js';
+import { postsRouter } from './routes/posts.routes.js';
+import { usersRouter } from './routes/users.routes.js';
+import { createPostsService } from './services/posts.service.js';
+import { createUsersService } from './services/users.service.js';
+import { renderWithLayout, VIEWS_DIR, viewHelpers } from './views.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'env' | 'trustProxy'>;
+  db: Database;
+  logger: Logger;
+  sessionSecret: string;
+}
+
+const PUBLIC_DIR = path.resolve(__dirname, '../public');
+// Largest form body: a 100,000-character post, percent-encoded, with room to spare.
+const BODY_LIMIT = '1mb';
+const READY_TIMEOUT_MS = 1000;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the application: no listening, no connecting, no work at import. */
+export function createApp({ config, db, logger, sessionSecret }: AppDeps): Express {
+  const production = config.env === 'production';
+  const app = express();
+
+  app.set('trust proxy', config.trustProxy);
+  app.set('views', VIEWS_DIR);
+  app.set('view engine', 'ejs');
+  app.engine('ejs', renderWithLayout);
+  app.set('view cache', production);
+  Object.assign(app.locals, viewHelpers, { paths });
+
+  const posts = createPostsService(db.sequelize);
+  const users = createUsersService(db.sequelize);
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (req.body as { _csrf?: string } | undefined)?._csrf,
+    size: 32,
+  });
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          // Posts may show images from anywhere on the web, over HTTPS.
+          imgSrc: ["'self'", 'https:', 'data:'],
+          ...(production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+    }),
+  );
+
+  app.use('/static', express.static(PUBLIC_DIR, { maxAge: production ? '1d' : 0, index: false }));
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text').send('ok');
+  });
+  app.get('/readyz', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('readiness check timed out')), READY_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([db.sequelize.query('SELECT 1'), timeout]);
+      res.type('text').send('ready');
+    } catch {
+      res.status(503).set('Retry-After', '5').type('text').send('database unavailable');
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 }));
+  // HTML forms can only POST: a hidden _method field turns one into PUT or DELETE.
+  app.use(
+    methodOverride((req) => {
+      const body = req.body as Record<string, unknown> | undefined;
+      const method = body?._method;
+      if (typeof method !== 'string') return undefined as unknown as string;
+      delete body!._method;
+      return method;
+    }),
+  );
+  app.use(sessionMiddleware({ db, secret: sessionSecret, secureCookie: production }));
+  app.use(csrfSynchronisedProtection);
+  app.use(flash);
+  app.use(loadCurrentUser(users));
+  app.use((req, res, next) => {
+    // Generated on first use, so pages without a form don't start a session.
+    res.locals.csrfToken = () => generateToken(req);
+    res.locals.currentPath = req.originalUrl;
+    next();
+  });
+
+  app.use(postsRouter(createPostsController(posts)));
+  app.use(usersRouter(createUsersController(users, posts)));
+  app.use(accountsRouter(createAccountsController(users)));
+
+  app.use(notFound);
+  app.use(errorHandler({ showStack: config.env === 'development' }));
+  return app;
+}

@@ -1,0 +1,82 @@
+import type { Request, Response } from 'express';
+import { ConflictError } from '../errors.js';
+import { logIn, logOut, safeReturnTo } from '../middleware/auth.js';
+import { SESSION_COOKIE } from '../middleware/session.js';
+import { paths } from '../paths.js';
+import type { UsersService } from '../services/users.service.js';
+import type { LoginForm, SignupForm } from '../validators/accounts.validator.js';
+import { fieldErrors, formData } from '../validators/common.js';
+import { typedValues } from './form.js';
+
+const SIGNUP_FIELDS = ['username', 'email', 'displayName'] as const;
+
+export function createAccountsController(users: UsersService) {
+  function renderSignup(res: Response, status: number, values: Record<string, string>, errors = {}): void {
+    res.status(status).render('accounts/signup', { title: 'Sign up', values, errors });
+  }
+
+  function renderLogin(res: Response, status: number, values: { login: string; returnTo: string }, errors = {}): void {
+    res.status(status).render('accounts/login', { title: 'Log in', values, errors });
+  }
+
+  return {
+    signupForm(_req: Request, res: Response): void {
+      renderSignup(res, 200, { username: '', email: '', displayName: '' });
+    },
+
+    async signup(req: Request, res: Response): Promise<void> {
+      const errors = fieldErrors(req);
+      if (errors) {
+        renderSignup(res, 422, typedValues(req, SIGNUP_FIELDS), errors);
+        return;
+      }
+      const input = formData<SignupForm>(req);
+      let user;
+      try {
+        user = await users.signUp(input);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        renderSignup(res, 409, typedValues(req, SIGNUP_FIELDS), { [error.field]: error.message });
+        return;
+      }
+      await logIn(req, user.id);
+      req.flash('success', `Welcome, ${user.displayName}! Your account is ready.`);
+      res.redirect(303, paths.users.show(user.username));
+    },
+
+    loginForm(req: Request, res: Response): void {
+      const returnTo = safeReturnTo(req.query.returnTo);
+      if (req.user) {
+        res.redirect(303, returnTo);
+        return;
+      }
+      renderLogin(res, 200, { login: '', returnTo });
+    },
+
+    async login(req: Request, res: Response): Promise<void> {
+      const returnTo = safeReturnTo(req.body?.returnTo);
+      const errors = fieldErrors(req);
+      if (errors) {
+        renderLogin(res, 422, { login: typedValues(req, ['login']).login, returnTo }, errors);
+        return;
+      }
+      const { login, password } = formData<LoginForm>(req);
+      const user = await users.authenticate(login, password);
+      if (!user) {
+        renderLogin(res, 401, { login, returnTo }, { login: 'That username or email and password do not match.' });
+        return;
+      }
+      await logIn(req, user.id);
+      req.flash('success', `Welcome back, ${user.displayName}.`);
+      res.redirect(303, returnTo);
+    },
+
+    async logout(req: Request, res: Response): Promise<void> {
+      await logOut(req);
+      res.clearCookie(SESSION_COOKIE);
+      res.redirect(303, paths.home);
+    },
+  };
+}
+
+export type AccountsController = ReturnType<typeof createAccountsController>;

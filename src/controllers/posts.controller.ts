@@ -1,0 +1,100 @@
+import type { Request, Response } from 'express';
+import { renderMarkdown } from '../markdown.js';
+import { currentUser } from '../middleware/auth.js';
+import { paths } from '../paths.js';
+import { can } from '../policies.js';
+import type { PostsService } from '../services/posts.service.js';
+import { fieldErrors, formData, type ListQuery, urlData } from '../validators/common.js';
+import type { PostForm } from '../validators/posts.validator.js';
+import { typedValues } from './form.js';
+
+const HOME_POSTS = 10;
+
+interface FormView {
+  title: string;
+  body: string;
+  published: boolean;
+}
+
+export function createPostsController(posts: PostsService) {
+  function renderForm(res: Response, status: number, locals: { post?: { id: number }; values: FormView; errors?: Record<string, string> }): void {
+    res.status(status).render('posts/form', {
+      title: locals.post ? 'Edit post' : 'New post',
+      post: locals.post,
+      values: locals.values,
+      errors: locals.errors ?? {},
+    });
+  }
+
+  function typedPost(req: Request): FormView {
+    return { ...typedValues(req, ['title', 'body'] as const), published: typeof req.body?.published === 'string' };
+  }
+
+  return {
+    async home(_req: Request, res: Response): Promise<void> {
+      res.render('home', { title: 'Home', posts: await posts.latest(HOME_POSTS) });
+    },
+
+    async index(req: Request, res: Response): Promise<void> {
+      const { page, q } = urlData<ListQuery>(req);
+      const result = await posts.listPublished({ page, q });
+      res.render('posts/index', { title: q ? `Posts matching “${q}”` : 'Posts', result, q });
+    },
+
+    new(_req: Request, res: Response): void {
+      renderForm(res, 200, { values: { title: '', body: '', published: true } });
+    },
+
+    async create(req: Request, res: Response): Promise<void> {
+      const errors = fieldErrors(req);
+      if (errors) {
+        renderForm(res, 422, { values: typedPost(req), errors });
+        return;
+      }
+      const input = formData<PostForm>(req);
+      const post = await posts.create(currentUser(req).id, input);
+      req.flash('success', input.published ? 'Your post is published.' : 'Your draft is saved.');
+      res.redirect(303, paths.posts.show(post.id));
+    },
+
+    async show(req: Request, res: Response): Promise<void> {
+      const { id } = urlData<{ id: number }>(req);
+      const post = await posts.findVisible(id, req.user);
+      res.render('posts/show', {
+        title: post.title,
+        post,
+        html: renderMarkdown(post.body),
+        canEdit: can.editPost(req.user, post),
+      });
+    },
+
+    async edit(req: Request, res: Response): Promise<void> {
+      const { id } = urlData<{ id: number }>(req);
+      const post = await posts.findEditable(id, currentUser(req));
+      renderForm(res, 200, { post, values: { title: post.title, body: post.body, published: post.published } });
+    },
+
+    async update(req: Request, res: Response): Promise<void> {
+      const { id } = urlData<{ id: number }>(req);
+      const post = await posts.findEditable(id, currentUser(req));
+      const errors = fieldErrors(req);
+      if (errors) {
+        renderForm(res, 422, { post, values: typedPost(req), errors });
+        return;
+      }
+      await posts.update(post, formData<PostForm>(req));
+      req.flash('success', 'Your changes are saved.');
+      res.redirect(303, paths.posts.show(post.id));
+    },
+
+    async destroy(req: Request, res: Response): Promise<void> {
+      const { id } = urlData<{ id: number }>(req);
+      const post = await posts.findEditable(id, currentUser(req));
+      await posts.destroy(post);
+      req.flash('success', `“${post.title}” was deleted.`);
+      res.redirect(303, paths.posts.index());
+    },
+  };
+}
+
+export type PostsController = ReturnType<typeof createPostsController>;

@@ -1,0 +1,115 @@
+import type { Request, Response } from 'express';
+import { ConflictError } from '../errors.js';
+import { currentUser, logOut } from '../middleware/auth.js';
+import { SESSION_COOKIE } from '../middleware/session.js';
+import type { User } from '../models/index.js';
+import { paths } from '../paths.js';
+import { can } from '../policies.js';
+import type { PostsService } from '../services/posts.service.js';
+import type { UsersService } from '../services/users.service.js';
+import { fieldErrors, formData, type ListQuery, urlData } from '../validators/common.js';
+import type { ProfileForm } from '../validators/users.validator.js';
+import { typedValues } from './form.js';
+
+const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'website', 'github', 'role'] as const;
+
+export function createUsersController(users: UsersService, posts: PostsService) {
+  function renderForm(
+    req: Request,
+    res: Response,
+    status: number,
+    user: User,
+    values: Record<(typeof PROFILE_FIELDS)[number], string>,
+    errors: Record<string, string> = {},
+  ): void {
+    res.status(status).render('users/form', {
+      title: `Edit ${user.username}`,
+      user,
+      values,
+      errors,
+      canChangeRole: can.changeRole(req.user),
+    });
+  }
+
+  return {
+    async index(req: Request, res: Response): Promise<void> {
+      const { page, q } = urlData<ListQuery>(req);
+      const result = await users.list({ page, q, viewer: req.user });
+      res.render('users/index', {
+        title: q ? `Users matching “${q}”` : 'Users',
+        result,
+        q,
+        showEmails: can.seeEmails(req.user),
+      });
+    },
+
+    async show(req: Request, res: Response): Promise<void> {
+      const { username, page } = urlData<{ username: string; page: number }>(req);
+      const user = await users.findByUsername(username);
+      const isOwner = req.user?.id === user.id;
+      const [postsPage, lastPostAt] = await Promise.all([
+        posts.listByAuthor({ authorId: user.id, includeDrafts: isOwner, page }),
+        posts.lastPublishedAt(user.id),
+      ]);
+      res.render('users/show', {
+        title: user.displayName,
+        user,
+        postsPage,
+        lastPostAt,
+        isOwner,
+        canEdit: can.editUser(req.user, user),
+      });
+    },
+
+    async edit(req: Request, res: Response): Promise<void> {
+      const { username } = urlData<{ username: string }>(req);
+      const user = await users.findEditable(username, currentUser(req));
+      renderForm(req, res, 200, user, {
+        displayName: user.displayName,
+        email: user.email,
+        bio: user.bio,
+        website: user.profile.website ?? '',
+        github: user.profile.github ?? '',
+        role: user.role,
+      });
+    },
+
+    async update(req: Request, res: Response): Promise<void> {
+      const { username } = urlData<{ username: string }>(req);
+      const actor = currentUser(req);
+      const user = await users.findEditable(username, actor);
+      const errors = fieldErrors(req);
+      if (errors) {
+        renderForm(req, res, 422, user, typedValues(req, PROFILE_FIELDS), errors);
+        return;
+      }
+      try {
+        await users.updateProfile(user, formData<ProfileForm>(req), actor);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        renderForm(req, res, 409, user, typedValues(req, PROFILE_FIELDS), { [error.field]: error.message });
+        return;
+      }
+      req.flash('success', 'The profile is saved.');
+      res.redirect(303, paths.users.show(user.username));
+    },
+
+    async destroy(req: Request, res: Response): Promise<void> {
+      const { username } = urlData<{ username: string }>(req);
+      const actor = currentUser(req);
+      const user = await users.findEditable(username, actor);
+      await users.destroy(user);
+      if (user.id === actor.id) {
+        // The account's sessions, this one included, are gone from the store already.
+        await logOut(req);
+        res.clearCookie(SESSION_COOKIE);
+        res.redirect(303, paths.home);
+        return;
+      }
+      req.flash('success', `The account ${user.username} and its posts were deleted.`);
+      res.redirect(303, paths.users.index());
+    },
+  };
+}
+
+export type UsersController = ReturnType<typeof createUsersController>;

@@ -1,0 +1,36 @@
+import type { Logger } from 'pino';
+import pg from 'pg';
+import type { Sequelize } from 'sequelize';
+import { initModels } from '../models/index.js';
+import { createSequelize, type PoolSettings } from './sequelize.js';
+
+export interface Database {
+  readonly sequelize: Sequelize;
+  /** The session store's own small pool (connect-pg-simple needs a pg.Pool). */
+  readonly sessionPool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function createDatabase(url: string, settings: PoolSettings, logger?: Logger): Database {
+  const sequelize = createSequelize(url, settings, logger);
+  initModels(sequelize);
+
+  const sessionPool = new pg.Pool({
+    connectionString: url,
+    max: Math.max(2, Math.ceil(settings.dbPoolMax / 4)),
+    connectionTimeoutMillis: settings.dbConnectTimeoutMs,
+    statement_timeout: settings.dbStatementTimeoutMs,
+    application_name: 'users-and-posts-sessions',
+  });
+  // An idle client losing its server emits 'error' on the pool; unhandled, it would
+  // crash the process. The next checkout reconnects.
+  sessionPool.on('error', (error) => logger?.warn({ err: error }, 'idle session-store connection lost'));
+
+  return {
+    sequelize,
+    sessionPool,
+    async close() {
+      await Promise.allSettled([sequelize.close(), sessionPool.end()]);
+    },
+  };
+}

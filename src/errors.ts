@@ -1,0 +1,38 @@
+/** An expected failure with the HTTP status it is shown with. */
+export class AppError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'We could not find that page.') {
+    super(message, 404);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You are not allowed to do that.') {
+    super(message, 403);
+  }
+}
+
+/** A unique value already taken; `field` names the form field to show it at. */
+export class ConflictError extends AppError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message, 409);
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message = 'The service is temporarily unavailable. Please try again in a moment.') {
+    super(message, 503);
+  }
+}

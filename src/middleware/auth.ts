@@ -1,0 +1,53 @@
+import type { Request, RequestHandler } from 'express';
+import type { SessionUser, UsersService } from '../services/users.service.js';
+import { paths } from '../paths.js';
+
+export function loadCurrentUser(users: UsersService): RequestHandler {
+  return async (req, res, next) => {
+    const userId = req.session.userId;
+    if (userId !== undefined) {
+      const user = await users.findSessionUser(userId);
+      // The account was deleted while this session lived on: treat it as logged out.
+      if (user) req.user = user;
+      else delete req.session.userId;
+    }
+    res.locals.currentUser = req.user;
+    next();
+  };
+}
+
+/** Sends anonymous visitors to the login page, and back here afterwards. */
+export const requireLogin: RequestHandler = (req, res, next) => {
+  if (req.user) {
+    next();
+    return;
+  }
+  req.flash('info', 'Please log in to continue.');
+  res.redirect(303, paths.login(req.method === 'GET' ? req.originalUrl : undefined));
+};
+
+/** The logged-in user of a request that passed requireLogin. */
+export function currentUser(req: Request): SessionUser {
+  if (!req.user) throw new Error('currentUser() used on a route without requireLogin');
+  return req.user;
+}
+
+/** Starts an authenticated session under a fresh id (no session fixation). */
+export async function logIn(req: Request, userId: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
+  req.session.userId = userId;
+  await new Promise<void>((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
+}
+
+/** Ends the session server-side; the cookie goes with it. */
+export async function logOut(req: Request): Promise<void> {
+  await new Promise<void>((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve())));
+}
+
+/** A path on this site to return to after logging in; anything else becomes home. */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) {
+    return paths.home;
+  }
+  return value;
+}

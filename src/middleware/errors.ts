@@ -1,0 +1,63 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError, NotFoundError } from '../errors.js';
+import { isDatabaseUnavailable } from '../services/db-errors.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Not logged in',
+  403: 'Not allowed',
+  404: 'Page not found',
+  409: 'Conflict',
+  413: 'Too large',
+  415: 'Unsupported content',
+  429: 'Too many requests',
+  500: 'Something went wrong',
+  503: 'Temporarily unavailable',
+};
+
+const MESSAGES: Record<number, string> = {
+  400: 'The request could not be understood.',
+  413: 'What you sent is too large. Please shorten it and try again.',
+  500: 'Something went wrong on our side. It has been logged; please try again.',
+};
+
+const CSRF_MESSAGE =
+  'This form has expired or was sent from another site. Go back, reload the page and try again.';
+
+// Seconds a client should wait before retrying while the database is unavailable.
+const RETRY_AFTER_SECONDS = 5;
+
+export const notFound: RequestHandler = (_req, _res, next) => {
+  next(new NotFoundError());
+};
+
+function classify(error: unknown): { status: number; message?: string } {
+  if (error instanceof AppError) return { status: error.status, message: error.message };
+  if (isDatabaseUnavailable(error)) return { status: 503 };
+  // http-errors from body-parser (400, 413, 415) and csrf-sync (403) carry a safe status.
+  const { status, code, expose } = (error ?? {}) as { status?: unknown; code?: unknown; expose?: unknown };
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+    return { status, message: code === 'EBADCSRFTOKEN' ? CSRF_MESSAGE : undefined };
+  }
+  return { status: 500 };
+}
+
+export function errorHandler(options: { showStack: boolean }): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const { status, message } = classify(error);
+    if (status >= 500) {
+      req.log.error({ err: error }, 'request failed');
+    }
+    if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+    res.status(status).render('errors/error', {
+      title: TITLES[status] ?? 'Error',
+      status,
+      message: message ?? MESSAGES[status] ?? TITLES[status] ?? 'Error',
+      stack: options.showStack && error instanceof Error ? error.stack : undefined,
+    });
+  };
+}

@@ -1,0 +1,33 @@
+import connectPgSimple from 'connect-pg-simple';
+import session from 'express-session';
+import type { RequestHandler } from 'express';
+import type { Database } from '../db/database.js';
+
+const PgStore = connectPgSimple(session);
+
+export const SESSION_COOKIE = 'sid';
+const TWO_WEEKS_MS = 14 * 24 * 60 * 60 * 1000;
+
+/** Server-side sessions in the `sessions` table; the browser holds only a signed id. */
+export function sessionMiddleware(options: { db: Database; secret: string; secureCookie: boolean }): RequestHandler {
+  return session({
+    name: SESSION_COOKIE,
+    secret: options.secret,
+    store: new PgStore({
+      pool: options.db.sessionPool,
+      tableName: 'sessions',
+      // The table is created by a migration, never on the fly.
+      createTableIfMissing: false,
+      pruneSessionInterval: 15 * 60,
+    }),
+    resave: false,
+    // No row for a visitor until there is something to keep (a CSRF token, a login).
+    saveUninitialized: false,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: options.secureCookie,
+      maxAge: TWO_WEEKS_MS,
+    },
+  });
+}

@@ -1,0 +1,57 @@
+import {
+  type CreationOptional,
+  DataTypes,
+  type ForeignKey,
+  type InferAttributes,
+  type InferCreationAttributes,
+  Model,
+  type NonAttribute,
+  type Sequelize,
+} from 'sequelize';
+import type { User } from './user.model.js';
+
+export const TITLE_MAX = 200;
+export const BODY_MAX = 100_000;
+
+export class Post extends Model<
+  InferAttributes<Post, { omit: 'author' }>,
+  InferCreationAttributes<Post, { omit: 'author' }>
+> {
+  declare id: CreationOptional<number>;
+  declare authorId: ForeignKey<User['id']>;
+  declare title: string;
+  declare body: string;
+  declare published: CreationOptional<boolean>;
+  declare publishedAt: Date | null;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  declare author?: NonAttribute<User>;
+
+  static initModel(sequelize: Sequelize): void {
+    Post.init(
+      {
+        id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
+        title: { type: DataTypes.STRING(TITLE_MAX), allowNull: false, validate: { len: [1, TITLE_MAX] } },
+        body: { type: DataTypes.TEXT, allowNull: false, validate: { len: [0, BODY_MAX] } },
+        published: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+        publishedAt: { type: DataTypes.DATE, allowNull: true },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      {
+        sequelize,
+        tableName: 'posts',
+        modelName: 'Post',
+        underscored: true,
+        validate: {
+          publishedAtMatchesPublished(this: Post) {
+            if (this.published !== (this.publishedAt !== null && this.publishedAt !== undefined)) {
+              throw new Error('publishedAt must be set exactly when the post is published');
+            }
+          },
+        },
+      },
+    );
+  }
+}

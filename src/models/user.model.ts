@@ -1,0 +1,73 @@
+import {
+  type CreationOptional,
+  DataTypes,
+  type InferAttributes,
+  type InferCreationAttributes,
+  Model,
+  type NonAttribute,
+  type Sequelize,
+} from 'sequelize';
+import type { Post } from './post.model.js';
+
+export const ROLES = ['member', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const USERNAME_PATTERN = /^[a-z0-9_]{3,30}$/;
+export const PROFILE_LINKS = ['website', 'github'] as const;
+export type ProfileLink = (typeof PROFILE_LINKS)[number];
+export type Profile = Partial<Record<ProfileLink, string>>;
+
+export class User extends Model<
+  InferAttributes<User, { omit: 'posts' }>,
+  InferCreationAttributes<User, { omit: 'posts' }>
+> {
+  declare id: CreationOptional<number>;
+  declare username: string;
+  declare email: string;
+  declare passwordHash: string;
+  declare displayName: string;
+  declare bio: CreationOptional<string>;
+  declare role: CreationOptional<Role>;
+  declare profile: CreationOptional<Profile>;
+  declare postsCount: CreationOptional<number>;
+  declare createdAt: CreationOptional<Date>;
+  declare updatedAt: CreationOptional<Date>;
+
+  declare posts?: NonAttribute<Post[]>;
+
+  get isAdmin(): NonAttribute<boolean> {
+    return this.role === 'admin';
+  }
+
+  static initModel(sequelize: Sequelize): void {
+    User.init(
+      {
+        id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
+        username: {
+          type: DataTypes.STRING(30),
+          allowNull: false,
+          validate: { is: USERNAME_PATTERN },
+        },
+        email: {
+          type: DataTypes.STRING(254),
+          allowNull: false,
+          validate: { isEmail: true, len: [3, 254] },
+        },
+        passwordHash: { type: DataTypes.STRING(255), allowNull: false },
+        displayName: { type: DataTypes.STRING(50), allowNull: false, validate: { len: [1, 50] } },
+        bio: { type: DataTypes.TEXT, allowNull: false, defaultValue: '', validate: { len: [0, 1000] } },
+        role: {
+          type: DataTypes.STRING(10),
+          allowNull: false,
+          defaultValue: 'member',
+          validate: { isIn: [[...ROLES]] },
+        },
+        profile: { type: DataTypes.HSTORE, allowNull: false, defaultValue: {} },
+        postsCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0, validate: { min: 0 } },
+        createdAt: DataTypes.DATE,
+        updatedAt: DataTypes.DATE,
+      },
+      { sequelize, tableName: 'users', modelName: 'User', underscored: true },
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import { BaseError, ConnectionError, DatabaseError, UniqueConstraintError } from 'sequelize';
+import { ConflictError } from '../errors.js';
+
+/** The unique indexes users meet through forms, with the field and message to show. */
+const UNIQUE_INDEXES: Record<string, { field: string; message: string }> = {
+  users_username_lower_key: { field: 'username', message: 'That username is taken. Please choose another.' },
+  users_email_lower_key: { field: 'email', message: 'An account with that email already exists.' },
+};
+
+/** Turns a unique violation (23505) on a known index into the 409 of its form field. */
+export function translateUniqueViolation(error: unknown): unknown {
+  if (error instanceof UniqueConstraintError) {
+    const constraint = (error.parent as { constraint?: string } | undefined)?.constraint;
+    const known = constraint ? UNIQUE_INDEXES[constraint] : undefined;
+    if (known) return new ConflictError(known.field, known.message);
+  }
+  return error;
+}
+
+// SQLSTATEs meaning "the database cannot serve this now", not "this request is wrong":
+// connection exceptions (08…), shutdown and crash (57P01-57P03), statement timeout
+// (57014), too many connections (53300), and read-only standby during failover (25006).
+const UNAVAILABLE_CODES = /^(08...|57P0[1-3]|57014|53300|25006)$/;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true;
+  if (error instanceof DatabaseError) {
+    const code = (error.parent as { code?: string } | undefined)?.code;
+    return code !== undefined && UNAVAILABLE_CODES.test(code);
+  }
+  if (error instanceof BaseError) return false;
+  // The session store's own pg client reports the same faults without Sequelize's classes.
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (UNAVAILABLE_CODES.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))
+  );
+}

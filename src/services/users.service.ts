@@ -1,0 +1,154 @@
+import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
+import { ForbiddenError, NotFoundError } from '../errors.js';
+import { User } from '../models/index.js';
+import { PROFILE_LINKS, type Profile, type Role } from '../models/user.model.js';
+import { type Actor, can } from '../policies.js';
+import { translateUniqueViolation } from './db-errors.js';
+import { containsPattern, offsetFor, PAGE_SIZE, type Page, toPage } from './pagination.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+export interface SignupInput {
+  username: string;
+  email: string;
+  password: string;
+  displayName?: string;
+}
+
+export interface ProfileInput {
+  displayName: string;
+  email: string;
+  bio: string;
+  website: string;
+  github: string;
+  role?: Role;
+}
+
+export interface UserSummary {
+  id: number;
+  username: string;
+  displayName: string;
+  role: Role;
+  postsCount: number;
+  createdAt: Date;
+  email?: string;
+}
+
+/** What a request knows about who is logged in. */
+export type SessionUser = Pick<User, 'id' | 'username' | 'displayName' | 'role'>;
+
+// Compared against when a login names no account, so that a wrong username costs the
+// same time as a wrong password and timing does not reveal which usernames exist.
+let decoyHash: Promise<string> | undefined;
+
+export function createUsersService(sequelize: Sequelize) {
+  return {
+    async signUp(input: SignupInput): Promise<User> {
+      const passwordHash = await hashPassword(input.password);
+      try {
+        return await User.create({
+          username: input.username,
+          email: input.email,
+          passwordHash,
+          displayName: input.displayName || input.username,
+        });
+      } catch (error) {
+        throw translateUniqueViolation(error);
+      }
+    },
+
+    /** The account for a username or email and password, or null: never which was wrong. */
+    async authenticate(login: string, password: string): Promise<User | null> {
+      const key = login.toLowerCase();
+      const user = await User.findOne({
+        where: key.includes('@')
+          ? sequelize.where(sequelize.fn('lower', sequelize.col('email')), key)
+          : { username: key },
+      });
+      if (!user) {
+        decoyHash ??= hashPassword('decoy password for unknown accounts');
+        await verifyPassword(await decoyHash, password);
+        return null;
+      }
+      return (await verifyPassword(user.passwordHash, password)) ? user : null;
+    },
+
+    findSessionUser(id: number): Promise<SessionUser | null> {
+      return User.findByPk(id, { attributes: ['id', 'username', 'displayName', 'role'] });
+    },
+
+    findByUsername(username: string): Promise<User> {
+      // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
+      return User.findOne({
+        where: { username: username.toLowerCase() },
+        rejectOnEmpty: new NotFoundError('We could not find that user.'),
+      });
+    },
+
+    async findEditable(username: string, actor: Actor): Promise<User> {
+      const user = await this.findByUsername(username);
+      if (!can.editUser(actor, user)) throw new ForbiddenError('Only this user or an admin can change this account.');
+      return user;
+    },
+
+    async list(options: { page: number; q?: string; viewer?: Actor }): Promise<Page<UserSummary>> {
+      const showEmails = can.seeEmails(options.viewer);
+      let where: WhereOptions<User> = {};
+      if (options.q) {
+        const pattern = containsPattern(options.q);
+        const searched: WhereOptions<User>[] = [
+          { username: { [Op.iLike]: pattern } },
+          { displayName: { [Op.iLike]: pattern } },
+        ];
+        if (showEmails) searched.push({ email: { [Op.iLike]: pattern } });
+        where = { [Op.or]: searched };
+      }
+      const [items, total] = await Promise.all([
+        User.findAll({
+          where,
+          attributes: ['id', 'username', 'displayName', 'role', 'postsCount', 'createdAt', ...(showEmails ? ['email'] : [])],
+          order: [['username', 'ASC']],
+          limit: PAGE_SIZE,
+          offset: offsetFor(options.page),
+          raw: true,
+        }),
+        User.count({ where }),
+      ]);
+      return toPage(items as UserSummary[], total, options.page);
+    },
+
+    /** Writes only the allow-listed profile fields; the role only when an admin asks. */
+    async updateProfile(user: User, input: ProfileInput, actor: Actor): Promise<User> {
+      const profile: Profile = {};
+      for (const link of PROFILE_LINKS) {
+        if (input[link]) profile[link] = input[link];
+      }
+      const changes: Partial<Pick<User, 'displayName' | 'email' | 'bio' | 'profile' | 'role'>> = {
+        displayName: input.displayName,
+        email: input.email,
+        bio: input.bio,
+        profile,
+      };
+      if (input.role !== undefined && can.changeRole(actor)) changes.role = input.role;
+      try {
+        return await user.update(changes);
+      } catch (error) {
+        throw translateUniqueViolation(error);
+      }
+    },
+
+    /** Removes the account, its posts (by cascade) and its sessions, all or nothing. */
+    async destroy(user: User): Promise<void> {
+      await sequelize.transaction(async (transaction) => {
+        await sequelize.query('DELETE FROM sessions WHERE user_id = :id', {
+          replacements: { id: user.id },
+          type: QueryTypes.DELETE,
+          transaction,
+        });
+        await User.destroy({ where: { id: user.id }, transaction });
+      });
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;
+

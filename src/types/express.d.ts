@@ -1,0 +1,22 @@
+import type { SessionUser } from '../services/users.service.js';
+import type { Flash } from '../middleware/flash.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: number;
+    flash?: Flash[];
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Who is logged in, loaded once per request by loadCurrentUser. */
+      user?: SessionUser;
+      flash(type: Flash['type'], text: string): void;
+    }
+  }
+}
+
+export {};

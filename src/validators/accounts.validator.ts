@@ -1,0 +1,65 @@
+import { body } from 'express-validator';
+import { USERNAME_PATTERN } from '../models/user.model.js';
+import { nfc } from './common.js';
+
+export interface SignupForm {
+  username: string;
+  email: string;
+  password: string;
+  displayName: string;
+}
+
+const usernameRule = () =>
+  body('username')
+  .isString()
+  .bail()
+  .trim()
+  .toLowerCase()
+  .matches(USERNAME_PATTERN)
+  .withMessage('Use 3 to 30 characters: letters, digits or underscores.');
+
+export const emailRule = () =>
+  body('email')
+  .isString()
+  .bail()
+  .trim()
+  .toLowerCase()
+  .isLength({ max: 254 })
+  .withMessage('That email address is too long.')
+  .bail()
+  .isEmail()
+  .withMessage('Enter an email address like name@example.com.');
+
+export const displayNameRule = () =>
+  body('displayName')
+  .default('')
+  .isString()
+  .bail()
+  .customSanitizer(nfc)
+  .trim()
+  .isLength({ max: 50 })
+  .withMessage('Use at most 50 characters.');
+
+export const signupRules = [
+  usernameRule(),
+  emailRule(),
+  body('password')
+    .isString()
+    .bail()
+    .isLength({ min: 10 })
+    .withMessage('Use at least 10 characters.')
+    .bail()
+    .isLength({ max: 200 })
+    .withMessage('Use at most 200 characters.'),
+  displayNameRule(),
+];
+
+export interface LoginForm {
+  login: string;
+  password: string;
+}
+
+export const loginRules = [
+  body('login').isString().bail().trim().notEmpty().withMessage('Enter your username or email.'),
+  body('password').isString().bail().notEmpty().withMessage('Enter your password.'),
+];

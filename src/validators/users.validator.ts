@@ -1,0 +1,42 @@
+import { body } from 'express-validator';
+import { ROLES, type Role } from '../models/user.model.js';
+import { displayNameRule, emailRule } from './accounts.validator.js';
+import { nfc } from './common.js';
+
+export interface ProfileForm {
+  displayName: string;
+  email: string;
+  bio: string;
+  website: string;
+  github: string;
+  role?: Role;
+}
+
+const linkRule = (field: string) =>
+  body(field)
+    .default('')
+    .isString()
+    .bail()
+    .trim()
+    .isLength({ max: 200 })
+    .withMessage('Use at most 200 characters.')
+    .bail()
+    .if((value: string) => value !== '')
+    .isURL({ protocols: ['http', 'https'], require_protocol: true })
+    .withMessage('Enter a full web address starting with https://.');
+
+export const profileRules = [
+  displayNameRule().notEmpty().withMessage('Enter a display name.'),
+  emailRule(),
+  body('bio')
+    .default('')
+    .isString()
+    .bail()
+    .customSanitizer(nfc)
+    .trim()
+    .isLength({ max: 1000 })
+    .withMessage('Keep your bio to 1,000 characters.'),
+  linkRule('website'),
+  linkRule('github'),
+  body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),
+];
