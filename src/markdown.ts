@@ -12,7 +12,8 @@ const SANITIZE: sanitizeHtml.IOptions = {
     'table', 'thead', 'tbody', 'tr', 'th', 'td',
   ],
   allowedAttributes: {
-    a: ['href', 'title'],
+    // rel is set by transformTags below, whatever the author wrote.
+    a: ['href', 'title', 'rel'],
     img: ['src', 'alt', 'title'],
     code: ['class'],
     th: ['align'],

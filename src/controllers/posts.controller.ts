@@ -27,7 +27,8 @@ export function createPostsController(posts: PostsService) {
   }
 
   function typedPost(req: Request): FormView {
-    return { ...typedValues(req, ['title', 'body'] as const), published: typeof req.body?.published === 'string' };
+    // The published chain has already turned the checkbox into a boolean.
+    return { ...typedValues(req, ['title', 'body'] as const), published: req.body?.published === true };
   }
 
   return {

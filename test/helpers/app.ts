@@ -1,0 +1,77 @@
+import type { Express } from 'express';
+import pino from 'pino';
+import { QueryTypes } from 'sequelize';
+import { createApp } from '../../src/app.js';
+import { createDatabase, type Database } from '../../src/db/database.js';
+import type { PoolSettings } from '../../src/db/sequelize.js';
+import { databaseUrl, onServer, quoteIdent, uniqueDatabaseName } from './postgres.js';
+
+export const TEST_POOL: PoolSettings = {
+  dbPoolMax: 5,
+  dbPoolMin: 0,
+  dbAcquireTimeoutMs: 5000,
+  dbConnectTimeoutMs: 5000,
+  dbStatementTimeoutMs: 10_000,
+  dbSlowQueryMs: 10_000,
+};
+
+function testEnv(name: 'TEST_SERVER_URL' | 'TEST_TEMPLATE_DATABASE'): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\` (test/run.ts)`);
+  return value;
+}
+
+export interface TestDatabase {
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+/** A new database on the test server: migrated (a clone of the template) or empty. */
+export async function createTestDatabase(options: { migrated: boolean }): Promise<TestDatabase> {
+  const serverUrl = testEnv('TEST_SERVER_URL');
+  const name = uniqueDatabaseName('test');
+  const template = options.migrated ? ` TEMPLATE ${quoteIdent(testEnv('TEST_TEMPLATE_DATABASE'))}` : '';
+  await onServer(serverUrl, `CREATE DATABASE ${quoteIdent(name)}${template}`);
+  return {
+    url: databaseUrl(serverUrl, name),
+    drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
+  };
+}
+
+export interface TestApp {
+  readonly app: Express;
+  readonly db: Database;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The app on a migrated database of this test file's own. */
+export async function startTestApp(): Promise<TestApp> {
+  const database = await createTestDatabase({ migrated: true });
+  const db = createDatabase(database.url, TEST_POOL);
+  const app = createApp({
+    config: { env: 'test', trustProxy: 0 },
+    db,
+    logger: pino({ level: 'silent' }),
+    sessionSecret: 'a-test-session-secret-of-enough-length',
+  });
+  return {
+    app,
+    db,
+    url: database.url,
+    async close() {
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Users whose posts_count differs from their number of posts (the invariant says none). */
+export async function counterMismatches(db: Database): Promise<number> {
+  const [row] = await db.sequelize.query<{ count: string }>(
+    `SELECT count(*) AS count FROM users u
+      WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)`,
+    { type: QueryTypes.SELECT },
+  );
+  return Number(row?.count);
+}

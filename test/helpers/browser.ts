@@ -1,0 +1,49 @@
+import type { Express } from 'express';
+import request, { type Response } from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+
+/** The hidden CSRF field of the first form on a page. */
+export function csrfTokenIn(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!match?.[1]) throw new Error('no CSRF token on the page');
+  return match[1];
+}
+
+type Fields = Record<string, string | undefined>;
+
+/**
+ * A person with a browser: keeps cookies, and submits forms as HTML does, with the page's
+ * CSRF token and PUT/DELETE tunnelled through POST's _method field.
+ */
+export class Browser {
+  readonly agent: TestAgent;
+
+  constructor(app: Express) {
+    this.agent = request.agent(app);
+  }
+
+  get(path: string): Promise<Response> {
+    return this.agent.get(path).redirects(0) as unknown as Promise<Response>;
+  }
+
+  /** The session's current token (the signup form is shown to everyone; the layout shows it too). */
+  async csrfToken(): Promise<string> {
+    const res = await this.agent.get('/signup');
+    return csrfTokenIn(res.text);
+  }
+
+  async submit(method: 'POST' | 'PUT' | 'DELETE', path: string, fields: Fields = {}, options: { csrf?: string | null } = {}): Promise<Response> {
+    const token = options.csrf === undefined ? await this.csrfToken() : options.csrf;
+    const form: Record<string, string> = {};
+    if (token !== null) form._csrf = token;
+    if (method !== 'POST') form._method = method;
+    for (const [key, value] of Object.entries(fields)) if (value !== undefined) form[key] = value;
+    return this.agent.post(path).type('form').send(form).redirects(0) as unknown as Promise<Response>;
+  }
+
+  async logIn(login: string, password: string): Promise<Response> {
+    const res = await this.submit('POST', '/login', { login, password });
+    if (res.status !== 303) throw new Error(`login as ${login} failed with ${res.status}`);
+    return res;
+  }
+}
