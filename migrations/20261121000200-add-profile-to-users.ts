@@ -4,10 +4,9 @@ import type { QueryInterface } from 'sequelize';
 export async function up(queryInterface: QueryInterface): Promise<void> {
   await queryInterface.sequelize.transaction(async (transaction) => {
     await queryInterface.sequelize.query('CREATE EXTENSION IF NOT EXISTS hstore', { transaction });
-    await queryInterface.sequelize.query(
-      `ALTER TABLE users ADD COLUMN profile hstore NOT NULL DEFAULT ''::hstore`,
-      { transaction },
-    );
+    await queryInterface.sequelize.query(`ALTER TABLE users ADD COLUMN profile hstore NOT NULL DEFAULT ''::hstore`, {
+      transaction,
+    });
   });
 }
 

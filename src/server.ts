@@ -31,7 +31,12 @@ function sessionSecret(config: Config): string {
  * brand-new one with demo data. A database given by DATABASE_URL belongs to its admin,
  * who runs the migrations; the app only warns when some are pending.
  */
-async function prepareSchema(url: string, config: Config, logger: Logger, embedded?: EmbeddedDatabase): Promise<boolean> {
+async function prepareSchema(
+  url: string,
+  config: Config,
+  logger: Logger,
+  embedded?: EmbeddedDatabase,
+): Promise<boolean> {
   const sequelize = createSequelize(url, { ...config, dbPoolMax: 1, dbPoolMin: 0 }, logger);
   try {
     if (!embedded) {
@@ -80,7 +85,9 @@ async function main(): Promise<void> {
   console.log(`\n  Users and posts is running at ${address}`);
   if (embedded) {
     console.log(`  Database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`);
-    console.log(`  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`);
+    console.log(
+      `  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`,
+    );
   }
   console.log('  Ctrl-C stops it.\n');
 

@@ -20,11 +20,11 @@ export function createAccountsController(users: UsersService) {
   }
 
   return {
-    signupForm(_req: Request, res: Response): void {
+    signupForm: (_req: Request, res: Response): void => {
       renderSignup(res, 200, { username: '', email: '', displayName: '' });
     },
 
-    async signup(req: Request, res: Response): Promise<void> {
+    signup: async (req: Request, res: Response): Promise<void> => {
       const errors = fieldErrors(req);
       if (errors) {
         renderSignup(res, 422, typedValues(req, SIGNUP_FIELDS), errors);
@@ -44,7 +44,7 @@ export function createAccountsController(users: UsersService) {
       res.redirect(303, paths.users.show(user.username));
     },
 
-    loginForm(req: Request, res: Response): void {
+    loginForm: (req: Request, res: Response): void => {
       const returnTo = safeReturnTo(req.query.returnTo);
       if (req.user) {
         res.redirect(303, returnTo);
@@ -53,8 +53,8 @@ export function createAccountsController(users: UsersService) {
       renderLogin(res, 200, { login: '', returnTo });
     },
 
-    async login(req: Request, res: Response): Promise<void> {
-      const returnTo = safeReturnTo(req.body?.returnTo);
+    login: async (req: Request, res: Response): Promise<void> => {
+      const returnTo = safeReturnTo((req.body as { returnTo?: unknown } | undefined)?.returnTo);
       const errors = fieldErrors(req);
       if (errors) {
         renderLogin(res, 422, { login: typedValues(req, ['login']).login, returnTo }, errors);
@@ -71,7 +71,7 @@ export function createAccountsController(users: UsersService) {
       res.redirect(303, returnTo);
     },
 
-    async logout(req: Request, res: Response): Promise<void> {
+    logout: async (req: Request, res: Response): Promise<void> => {
       await logOut(req);
       res.clearCookie(SESSION_COOKIE);
       res.redirect(303, paths.home);

@@ -17,7 +17,11 @@ interface FormView {
 }
 
 export function createPostsController(posts: PostsService) {
-  function renderForm(res: Response, status: number, locals: { post?: { id: number }; values: FormView; errors?: Record<string, string> }): void {
+  function renderForm(
+    res: Response,
+    status: number,
+    locals: { post?: { id: number }; values: FormView; errors?: Record<string, string> },
+  ): void {
     res.status(status).render('posts/form', {
       title: locals.post ? 'Edit post' : 'New post',
       post: locals.post,
@@ -28,25 +32,28 @@ export function createPostsController(posts: PostsService) {
 
   function typedPost(req: Request): FormView {
     // The published chain has already turned the checkbox into a boolean.
-    return { ...typedValues(req, ['title', 'body'] as const), published: req.body?.published === true };
+    return {
+      ...typedValues(req, ['title', 'body'] as const),
+      published: (req.body as { published?: unknown } | undefined)?.published === true,
+    };
   }
 
   return {
-    async home(_req: Request, res: Response): Promise<void> {
+    home: async (_req: Request, res: Response): Promise<void> => {
       res.render('home', { title: 'Home', posts: await posts.latest(HOME_POSTS) });
     },
 
-    async index(req: Request, res: Response): Promise<void> {
+    index: async (req: Request, res: Response): Promise<void> => {
       const { page, q } = urlData<ListQuery>(req);
       const result = await posts.listPublished({ page, q });
       res.render('posts/index', { title: q ? `Posts matching “${q}”` : 'Posts', result, q });
     },
 
-    new(_req: Request, res: Response): void {
+    new: (_req: Request, res: Response): void => {
       renderForm(res, 200, { values: { title: '', body: '', published: true } });
     },
 
-    async create(req: Request, res: Response): Promise<void> {
+    create: async (req: Request, res: Response): Promise<void> => {
       const errors = fieldErrors(req);
       if (errors) {
         renderForm(res, 422, { values: typedPost(req), errors });
@@ -58,7 +65,7 @@ export function createPostsController(posts: PostsService) {
       res.redirect(303, paths.posts.show(post.id));
     },
 
-    async show(req: Request, res: Response): Promise<void> {
+    show: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findVisible(id, req.user);
       res.render('posts/show', {
@@ -69,13 +76,13 @@ export function createPostsController(posts: PostsService) {
       });
     },
 
-    async edit(req: Request, res: Response): Promise<void> {
+    edit: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
       renderForm(res, 200, { post, values: { title: post.title, body: post.body, published: post.published } });
     },
 
-    async update(req: Request, res: Response): Promise<void> {
+    update: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
       const errors = fieldErrors(req);
@@ -88,7 +95,7 @@ export function createPostsController(posts: PostsService) {
       res.redirect(303, paths.posts.show(post.id));
     },
 
-    async destroy(req: Request, res: Response): Promise<void> {
+    destroy: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
       await posts.destroy(post);

@@ -32,7 +32,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
   }
 
   return {
-    async index(req: Request, res: Response): Promise<void> {
+    index: async (req: Request, res: Response): Promise<void> => {
       const { page, q } = urlData<ListQuery>(req);
       const result = await users.list({ page, q, viewer: req.user });
       res.render('users/index', {
@@ -43,7 +43,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       });
     },
 
-    async show(req: Request, res: Response): Promise<void> {
+    show: async (req: Request, res: Response): Promise<void> => {
       const { username, page } = urlData<{ username: string; page: number }>(req);
       const user = await users.findByUsername(username);
       const isOwner = req.user?.id === user.id;
@@ -61,7 +61,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       });
     },
 
-    async edit(req: Request, res: Response): Promise<void> {
+    edit: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const user = await users.findEditable(username, currentUser(req));
       renderForm(req, res, 200, user, {
@@ -74,7 +74,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       });
     },
 
-    async update(req: Request, res: Response): Promise<void> {
+    update: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const actor = currentUser(req);
       const user = await users.findEditable(username, actor);
@@ -94,7 +94,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       res.redirect(303, paths.users.show(user.username));
     },
 
-    async destroy(req: Request, res: Response): Promise<void> {
+    destroy: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const actor = currentUser(req);
       const user = await users.findEditable(username, actor);

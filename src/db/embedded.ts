@@ -17,6 +17,7 @@ interface ConnectionInfo {
 }
 
 const DATABASE = 'app';
+const STOP_TIMEOUT_MS = 15_000;
 const USER = 'postgres';
 
 /**
@@ -74,8 +75,14 @@ export async function startEmbeddedPostgres(options: {
   return {
     url,
     created,
-    stop: () => server.stop(),
+    // stop() waits for the server's exit event, which never comes if the server already
+    // exited (Ctrl-C in a terminal signals it directly): don't wait forever.
+    stop: () => Promise.race([server.stop(), delay(STOP_TIMEOUT_MS)]),
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function readInfo(file: string): ConnectionInfo {

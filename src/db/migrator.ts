@@ -25,6 +25,8 @@ function createUmzug(sequelize: Sequelize, folder: 'migrations' | 'seeders') {
         .filter((file) => /^(?!.*\.d\.ts$).*\.(cjs|js|cts|ts)$/.test(file))
         .sort()
         .map((name) => {
+          // Loaded as sequelize-cli loads them, so both run the very same modules.
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
           const script = require(path.join(dir, name)) as SchemaScript;
           return {
             name,

@@ -4,12 +4,7 @@ import type { Config } from '../config.js';
 
 export type PoolSettings = Pick<
   Config,
-  | 'dbPoolMax'
-  | 'dbPoolMin'
-  | 'dbAcquireTimeoutMs'
-  | 'dbConnectTimeoutMs'
-  | 'dbStatementTimeoutMs'
-  | 'dbSlowQueryMs'
+  'dbPoolMax' | 'dbPoolMin' | 'dbAcquireTimeoutMs' | 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs' | 'dbSlowQueryMs'
 >;
 
 /**

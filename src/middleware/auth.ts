@@ -1,3 +1,4 @@
+import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
 import type { SessionUser, UsersService } from '../services/users.service.js';
 import { paths } from '../paths.js';
@@ -34,14 +35,14 @@ export function currentUser(req: Request): SessionUser {
 
 /** Starts an authenticated session under a fresh id (no session fixation). */
 export async function logIn(req: Request, userId: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
+  await promisify(req.session.regenerate.bind(req.session))();
   req.session.userId = userId;
-  await new Promise<void>((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
+  await promisify(req.session.save.bind(req.session))();
 }
 
 /** Ends the session server-side; the cookie goes with it. */
 export async function logOut(req: Request): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.session.destroy((error) => (error ? reject(error) : resolve())));
+  await promisify(req.session.destroy.bind(req.session))();
 }
 
 /** A path on this site to return to after logging in; anything else becomes home. */

@@ -21,8 +21,7 @@ const MESSAGES: Record<number, string> = {
   500: 'Something went wrong on our side. It has been logged; please try again.',
 };
 
-const CSRF_MESSAGE =
-  'This form has expired or was sent from another site. Go back, reload the page and try again.';
+const CSRF_MESSAGE = 'This form has expired or was sent from another site. Go back, reload the page and try again.';
 
 // Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECONDS = 5;

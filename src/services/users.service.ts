@@ -41,6 +41,14 @@ export type SessionUser = Pick<User, 'id' | 'username' | 'displayName' | 'role'>
 let decoyHash: Promise<string> | undefined;
 
 export function createUsersService(sequelize: Sequelize) {
+  function findByUsername(username: string): Promise<User> {
+    // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
+    return User.findOne({
+      where: { username: username.toLowerCase() },
+      rejectOnEmpty: new NotFoundError('We could not find that user.'),
+    });
+  }
+
   return {
     async signUp(input: SignupInput): Promise<User> {
       const passwordHash = await hashPassword(input.password);
@@ -76,16 +84,10 @@ export function createUsersService(sequelize: Sequelize) {
       return User.findByPk(id, { attributes: ['id', 'username', 'displayName', 'role'] });
     },
 
-    findByUsername(username: string): Promise<User> {
-      // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
-      return User.findOne({
-        where: { username: username.toLowerCase() },
-        rejectOnEmpty: new NotFoundError('We could not find that user.'),
-      });
-    },
+    findByUsername,
 
     async findEditable(username: string, actor: Actor): Promise<User> {
-      const user = await this.findByUsername(username);
+      const user = await findByUsername(username);
       if (!can.editUser(actor, user)) throw new ForbiddenError('Only this user or an admin can change this account.');
       return user;
     },
@@ -105,7 +107,15 @@ export function createUsersService(sequelize: Sequelize) {
       const [items, total] = await Promise.all([
         User.findAll({
           where,
-          attributes: ['id', 'username', 'displayName', 'role', 'postsCount', 'createdAt', ...(showEmails ? ['email'] : [])],
+          attributes: [
+            'id',
+            'username',
+            'displayName',
+            'role',
+            'postsCount',
+            'createdAt',
+            ...(showEmails ? ['email'] : []),
+          ],
           order: [['username', 'ASC']],
           limit: PAGE_SIZE,
           offset: offsetFor(options.page),
@@ -151,4 +161,3 @@ export function createUsersService(sequelize: Sequelize) {
 }
 
 export type UsersService = ReturnType<typeof createUsersService>;
-

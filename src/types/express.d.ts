@@ -9,7 +9,6 @@ declare module 'express-session' {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
       /** Who is logged in, loaded once per request by loadCurrentUser. */

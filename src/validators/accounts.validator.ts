@@ -11,34 +11,34 @@ export interface SignupForm {
 
 const usernameRule = () =>
   body('username')
-  .isString()
-  .bail()
-  .trim()
-  .toLowerCase()
-  .matches(USERNAME_PATTERN)
-  .withMessage('Use 3 to 30 characters: letters, digits or underscores.');
+    .isString()
+    .bail()
+    .trim()
+    .toLowerCase()
+    .matches(USERNAME_PATTERN)
+    .withMessage('Use 3 to 30 characters: letters, digits or underscores.');
 
 export const emailRule = () =>
   body('email')
-  .isString()
-  .bail()
-  .trim()
-  .toLowerCase()
-  .isLength({ max: 254 })
-  .withMessage('That email address is too long.')
-  .bail()
-  .isEmail()
-  .withMessage('Enter an email address like name@example.com.');
+    .isString()
+    .bail()
+    .trim()
+    .toLowerCase()
+    .isLength({ max: 254 })
+    .withMessage('That email address is too long.')
+    .bail()
+    .isEmail()
+    .withMessage('Enter an email address like name@example.com.');
 
 export const displayNameRule = () =>
   body('displayName')
-  .default('')
-  .isString()
-  .bail()
-  .customSanitizer(nfc)
-  .trim()
-  .isLength({ max: 50 })
-  .withMessage('Use at most 50 characters.');
+    .default('')
+    .isString()
+    .bail()
+    .customSanitizer(nfc)
+    .trim()
+    .isLength({ max: 50 })
+    .withMessage('Use at most 50 characters.');
 
 export const signupRules = [
   usernameRule(),

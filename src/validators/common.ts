@@ -43,6 +43,6 @@ export function urlData<T>(req: Request): T {
     .array()
     .some((error) => error.type === 'field' && (error.location === 'params' || error.location === 'query'));
   if (malformed) throw new NotFoundError();
-  const data = matchedData(req, { locations: ['params', 'query'] }) as { page?: number; q?: string };
+  const data = matchedData<{ page?: number; q?: string }>(req, { locations: ['params', 'query'] });
   return { ...data, page: data.page ?? 1, q: data.q || undefined } as T;
 }

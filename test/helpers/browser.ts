@@ -23,7 +23,7 @@ export class Browser {
   }
 
   get(path: string): Promise<Response> {
-    return this.agent.get(path).redirects(0) as unknown as Promise<Response>;
+    return this.agent.get(path).redirects(0);
   }
 
   /** The session's current token (the signup form is shown to everyone; the layout shows it too). */
@@ -32,13 +32,18 @@ export class Browser {
     return csrfTokenIn(res.text);
   }
 
-  async submit(method: 'POST' | 'PUT' | 'DELETE', path: string, fields: Fields = {}, options: { csrf?: string | null } = {}): Promise<Response> {
+  async submit(
+    method: 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    fields: Fields = {},
+    options: { csrf?: string | null } = {},
+  ): Promise<Response> {
     const token = options.csrf === undefined ? await this.csrfToken() : options.csrf;
     const form: Record<string, string> = {};
     if (token !== null) form._csrf = token;
     if (method !== 'POST') form._method = method;
     for (const [key, value] of Object.entries(fields)) if (value !== undefined) form[key] = value;
-    return this.agent.post(path).type('form').send(form).redirects(0) as unknown as Promise<Response>;
+    return this.agent.post(path).type('form').send(form).redirects(0);
   }
 
   async logIn(login: string, password: string): Promise<Response> {

@@ -8,7 +8,9 @@ import { createPostsService } from '../../src/services/posts.service.js';
 export const PASSWORD = 'a-good-long-password';
 let passwordHash: Promise<string> | undefined;
 
-export async function createUser(overrides: Partial<{ username: string; email: string; displayName: string; role: Role; bio: string }> = {}): Promise<User> {
+export async function createUser(
+  overrides: Partial<{ username: string; email: string; displayName: string; role: Role; bio: string }> = {},
+): Promise<User> {
   passwordHash ??= hashPassword(PASSWORD);
   const username = overrides.username ?? `u_${crypto.randomBytes(5).toString('hex')}`;
   return User.create({

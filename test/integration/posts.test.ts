@@ -144,14 +144,22 @@ describe('writing a post', () => {
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, '/login?returnTo=%2Fposts%2Fnew');
     const user = await createUser();
-    const login = await browser.submit('POST', '/login', { login: user.username, password: PASSWORD, returnTo: '/posts/new' });
+    const login = await browser.submit('POST', '/login', {
+      login: user.username,
+      password: PASSWORD,
+      returnTo: '/posts/new',
+    });
     assert.equal(login.headers.location, '/posts/new');
   });
 
   test('POST /posts › creates the post, bumps posts_count in the same transaction, 303 to it', async () => {
     const author = await createUser();
     const browser = await loggedIn(author);
-    const res = await browser.submit('POST', '/posts', { title: '  My first post  ', body: 'Hello *world*', published: 'on' });
+    const res = await browser.submit('POST', '/posts', {
+      title: '  My first post  ',
+      body: 'Hello *world*',
+      published: 'on',
+    });
     assert.equal(res.status, 303);
     const post = await Post.findOne({ where: { authorId: author.id } });
     assert.ok(post);
@@ -180,7 +188,11 @@ describe('writing a post', () => {
     ['a blank title', { title: '   ', body: 'text' }, /Give your post a title/],
     ['a title over 200 characters', { title: 'x'.repeat(201), body: 'text' }, /Keep the title to 200 characters/],
     ['an empty body', { title: 'Title', body: ' \n ' }, /Write something in the body/],
-    ['a body over 100,000 characters', { title: 'Title', body: 'x'.repeat(100_001) }, /Keep the body to 100,000 characters/],
+    [
+      'a body over 100,000 characters',
+      { title: 'Title', body: 'x'.repeat(100_001) },
+      /Keep the body to 100,000 characters/,
+    ],
   ];
   for (const [situation, fields, message] of invalid) {
     test(`POST /posts with ${situation} › 422, the form again with the message and the input kept`, async () => {
@@ -190,7 +202,8 @@ describe('writing a post', () => {
       assert.equal(res.status, 422);
       assert.match(res.text, message);
       assert.match(res.text, /aria-invalid="true"/);
-      if (fields.title && fields.title.trim() && fields.title.length < 50) assert.match(res.text, new RegExp(`value="${fields.title}"`));
+      if (fields.title && fields.title.trim() && fields.title.length < 50)
+        assert.match(res.text, new RegExp(`value="${fields.title}"`));
       assert.match(res.text, /name="published" value="on" checked/);
       assert.equal(await Post.count({ where: { authorId: author.id } }), 0);
       await author.reload();
@@ -201,7 +214,11 @@ describe('writing a post', () => {
   test('POST /posts with a field repeated (an array) › 422, not a 500', async () => {
     const browser = await loggedIn(await createUser());
     const token = await browser.csrfToken();
-    const res = await browser.agent.post('/posts').type('form').send(`_csrf=${token}&title=a&title=b&body=x`).redirects(0);
+    const res = await browser.agent
+      .post('/posts')
+      .type('form')
+      .send(`_csrf=${token}&title=a&title=b&body=x`)
+      .redirects(0);
     assert.equal(res.status, 422);
   });
 
@@ -242,7 +259,9 @@ describe('editing and deleting a post', () => {
 
   test('PUT /posts/:id › the author saves changes, 303 to the post', async () => {
     const post = await createPost(t.db, author, { title: 'Before' });
-    const res = await (await loggedIn(author)).submit('PUT', `/posts/${post.id}`, { title: 'After', body: 'New body', published: 'on' });
+    const res = await (
+      await loggedIn(author)
+    ).submit('PUT', `/posts/${post.id}`, { title: 'After', body: 'New body', published: 'on' });
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, `/posts/${post.id}`);
     await post.reload();
@@ -275,7 +294,9 @@ describe('editing and deleting a post', () => {
 
   test('PUT /posts/:id by another member › 403 and the post is unchanged', async () => {
     const post = await createPost(t.db, author, { title: 'Mine' });
-    const res = await (await loggedIn(other)).submit('PUT', `/posts/${post.id}`, { title: 'Hijacked', body: 'x', published: 'on' });
+    const res = await (
+      await loggedIn(other)
+    ).submit('PUT', `/posts/${post.id}`, { title: 'Hijacked', body: 'x', published: 'on' });
     assert.equal(res.status, 403);
     assert.match(res.text, /Only the author or an admin/);
     await post.reload();
@@ -284,7 +305,9 @@ describe('editing and deleting a post', () => {
 
   test('PUT /posts/:id by an admin › allowed', async () => {
     const post = await createPost(t.db, author, { title: 'Needs moderation' });
-    const res = await (await loggedIn(admin)).submit('PUT', `/posts/${post.id}`, { title: 'Moderated', body: 'x', published: 'on' });
+    const res = await (
+      await loggedIn(admin)
+    ).submit('PUT', `/posts/${post.id}`, { title: 'Moderated', body: 'x', published: 'on' });
     assert.equal(res.status, 303);
     await post.reload();
     assert.equal(post.title, 'Moderated');
@@ -324,7 +347,10 @@ describe('editing and deleting a post', () => {
     const post = await createPost(t.db, writer);
     await createPost(t.db, writer);
     const [a, b] = [await loggedIn(writer), await loggedIn(writer)];
-    const results = await Promise.all([a.submit('DELETE', `/posts/${post.id}`), b.submit('DELETE', `/posts/${post.id}`)]);
+    const results = await Promise.all([
+      a.submit('DELETE', `/posts/${post.id}`),
+      b.submit('DELETE', `/posts/${post.id}`),
+    ]);
     const statuses = results.map((r) => r.status).sort();
     assert.ok(statuses[0] === 303 && (statuses[1] === 404 || statuses[1] === 303), `got ${statuses.join(',')}`);
     await writer.reload();
@@ -352,7 +378,12 @@ describe('CSRF', () => {
         const author = await createUser();
         const post = await createPost(t.db, author, { title: 'Original' });
         const browser = await loggedIn(author);
-        const res = await browser.submit(method, path(post.id), { title: 'Changed', body: 'x', published: 'on' }, { csrf });
+        const res = await browser.submit(
+          method,
+          path(post.id),
+          { title: 'Changed', body: 'x', published: 'on' },
+          { csrf },
+        );
         assert.equal(res.status, 403);
         assert.match(res.text, /form has expired/);
         await post.reload();

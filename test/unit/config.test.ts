@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  test('an empty environment › safe development defaults, embedded database', () => {
+    const config = loadConfig({});
+    assert.equal(config.env, 'development');
+    assert.equal(config.port, 3000);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.dbPoolMax, 10);
+    assert.equal(config.dbPoolMin, 0);
+    assert.equal(config.dbStatementTimeoutMs, 10_000);
+    assert.equal(config.logLevel, 'info');
+    assert.ok(Object.isFrozen(config));
+  });
+
+  test('every documented variable › read and typed', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/app',
+      DB_POOL_MAX: '20',
+      DB_POOL_MIN: '2',
+      DB_STATEMENT_TIMEOUT_MS: '3000',
+      DB_SLOW_QUERY_MS: '50',
+      SESSION_SECRET: 'x'.repeat(32),
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+    });
+    assert.equal(config.port, 8080);
+    assert.equal(config.databaseUrl, 'postgres://u:p@db:5432/app');
+    assert.equal(config.dbPoolMax, 20);
+    assert.equal(config.dbPoolMin, 2);
+    assert.equal(config.dbStatementTimeoutMs, 3000);
+    assert.equal(config.dbSlowQueryMs, 50);
+    assert.equal(config.env, 'production');
+    assert.equal(config.logLevel, 'warn');
+  });
+
+  test('production without SESSION_SECRET › refuses to start', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), /SESSION_SECRET is required in production/);
+  });
+
+  test('several bad values › one error naming each of them', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          PORT: 'eighty',
+          DB_POOL_MAX: '0',
+          NODE_ENV: 'staging',
+          LOG_LEVEL: 'loud',
+          DATABASE_URL: 'mysql://x',
+        }),
+      (error: Error) => {
+        for (const key of ['PORT', 'DB_POOL_MAX', 'NODE_ENV', 'LOG_LEVEL', 'DATABASE_URL'])
+          assert.match(error.message, new RegExp(key));
+        return true;
+      },
+    );
+  });
+
+  test('a pool minimum above its maximum › rejected', () => {
+    assert.throws(() => loadConfig({ DB_POOL_MAX: '2', DB_POOL_MIN: '5' }), /DB_POOL_MIN must not exceed DB_POOL_MAX/);
+  });
+
+  test('a short SESSION_SECRET › rejected', () => {
+    assert.throws(() => loadConfig({ SESSION_SECRET: 'short' }), /at least 32 characters/);
+  });
+});
