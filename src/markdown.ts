@@ -62,6 +62,7 @@ export function renderMarkdown(source: string): string {
 export function toExcerpt(markdownStart: string, maxLength = 240): string {
   const text = markdownStart
     .replace(/```[\s\S]*?(```|$)/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/[#>*_`~|-]+/g, ' ')

@@ -46,3 +46,7 @@ describe('toExcerpt', () => {
     assert.ok(excerpt.endsWith('word…'));
   });
 });
+
+test('toExcerpt › drops raw HTML tags', () => {
+  assert.equal(toExcerpt('**bold** <img src=x onerror=alert(1)> text'), 'bold text');
+});
