@@ -1,6 +1,6 @@
 import { body } from 'express-validator';
 import { USERNAME_PATTERN } from '../models/user.model.js';
-import { nfc } from './common.js';
+import { nfc, NOT_TEXT } from './common.js';
 
 export interface SignupForm {
   username: string;
@@ -12,6 +12,7 @@ export interface SignupForm {
 const usernameRule = () =>
   body('username')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .trim()
     .toLowerCase()
@@ -21,6 +22,7 @@ const usernameRule = () =>
 export const emailRule = () =>
   body('email')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .trim()
     .toLowerCase()
@@ -34,6 +36,7 @@ export const displayNameRule = () =>
   body('displayName')
     .default('')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .customSanitizer(nfc)
     .trim()
@@ -45,6 +48,7 @@ export const signupRules = [
   emailRule(),
   body('password')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .isLength({ min: 10 })
     .withMessage('Use at least 10 characters.')
@@ -60,6 +64,6 @@ export interface LoginForm {
 }
 
 export const loginRules = [
-  body('login').isString().bail().trim().notEmpty().withMessage('Enter your username or email.'),
-  body('password').isString().bail().notEmpty().withMessage('Enter your password.'),
+  body('login').isString().withMessage(NOT_TEXT).bail().trim().notEmpty().withMessage('Enter your username or email.'),
+  body('password').isString().withMessage(NOT_TEXT).bail().notEmpty().withMessage('Enter your password.'),
 ];

@@ -4,6 +4,9 @@ import { NotFoundError } from '../errors.js';
 
 export type FieldErrors = Record<string, string>;
 
+/** A field sent more than once (or not as text) by something other than our forms. */
+export const NOT_TEXT = 'Send this field once, as text.';
+
 /** Unicode NFC, so that the same text typed on two systems is stored the same. */
 export const nfc = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFC') : value);
 
@@ -25,6 +28,7 @@ export const pageQuery: ValidationChain = query('page').optional().isInt({ min: 
 export const searchQuery: ValidationChain = query('q')
   .optional()
   .isString()
+  .withMessage(NOT_TEXT)
   .bail()
   .customSanitizer(nfc)
   .trim()

@@ -1,6 +1,6 @@
 import { body } from 'express-validator';
 import { BODY_MAX, TITLE_MAX } from '../models/post.model.js';
-import { nfc } from './common.js';
+import { nfc, NOT_TEXT } from './common.js';
 
 export interface PostForm {
   title: string;
@@ -11,6 +11,7 @@ export interface PostForm {
 export const postRules = [
   body('title')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .customSanitizer(nfc)
     .trim()
@@ -21,6 +22,7 @@ export const postRules = [
     .withMessage(`Keep the title to ${TITLE_MAX} characters.`),
   body('body')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .customSanitizer(nfc)
     // Trailing spaces are Markdown line breaks; only trailing blank lines are dropped.

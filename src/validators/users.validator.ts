@@ -1,7 +1,7 @@
 import { body } from 'express-validator';
 import { ROLES, type Role } from '../models/user.model.js';
 import { displayNameRule, emailRule } from './accounts.validator.js';
-import { nfc } from './common.js';
+import { nfc, NOT_TEXT } from './common.js';
 
 export interface ProfileForm {
   displayName: string;
@@ -16,6 +16,7 @@ const linkRule = (field: string) =>
   body(field)
     .default('')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .trim()
     .isLength({ max: 200 })
@@ -31,6 +32,7 @@ export const profileRules = [
   body('bio')
     .default('')
     .isString()
+    .withMessage(NOT_TEXT)
     .bail()
     .customSanitizer(nfc)
     .trim()

@@ -1,0 +1,584 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { QueryTypes } from 'sequelize';
+import { Post, User } from '../../src/models/index.js';
+import { counterMismatches, startTestApp, type TestApp } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+});
+
+const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
+
+async function loggedIn(user: User): Promise<Browser> {
+  const browser = new Browser(t.app);
+  await browser.logIn(user.username, PASSWORD);
+  return browser;
+}
+
+/** Whether the browser's session belongs to someone: a login-only page answers 200, not 303. */
+async function isLoggedIn(browser: Browser): Promise<boolean> {
+  const res = await browser.get('/posts/new');
+  if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
+  return res.status === 200;
+}
+
+async function countWhere(sql: string, id: number): Promise<number> {
+  const [row] = await t.db.sequelize.query<{ count: string }>(sql, { bind: { id }, type: QueryTypes.SELECT });
+  return Number(row?.count);
+}
+const sessionsOf = (userId: number) => countWhere('SELECT count(*) AS count FROM sessions WHERE user_id = $id', userId);
+const postsOf = (userId: number) => countWhere('SELECT count(*) AS count FROM posts WHERE author_id = $id', userId);
+
+/** The message shown at a form field, and that field's input marked invalid. */
+function assertFieldError(html: string, field: string, message: RegExp): void {
+  const shown = new RegExp(
+    `id="field-${field}-error">(?:<span class="visually-hidden">Error: </span>)?([^<]*)</p>`,
+  ).exec(html);
+  assert.ok(shown, `no error shown at ${field}`);
+  assert.match(shown[1]!, message);
+  assert.match(html, new RegExp(`<(input|textarea|select) id="field-${field}"[^>]*aria-invalid="true"`));
+}
+
+const userCount = (html: string): number => html.match(/class="user-name"/g)?.length ?? 0;
+
+/** A valid profile form for `user`, as its edit page would send it unchanged. */
+function profileOf(user: User, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    displayName: user.displayName,
+    email: user.email,
+    bio: user.bio,
+    website: user.profile.website ?? '',
+    github: user.profile.github ?? '',
+    ...overrides,
+  };
+}
+
+describe('GET /users', () => {
+  const prefix = `pg_${hex()}`;
+  before(async () => {
+    // 25 users sharing a prefix, so paging can be checked without counting other tests' rows.
+    for (let i = 1; i <= 25; i++) {
+      await createUser({ username: `${prefix}_${String(i).padStart(2, '0')}`, displayName: `Paged Person ${i}` });
+    }
+  });
+
+  test('index › lists users with display name, username and post count', async () => {
+    const writer = await createUser({ displayName: 'Counted Writer' });
+    await createPost(t.db, writer);
+    await createPost(t.db, writer);
+    const res = await new Browser(t.app).get(`/users?q=${writer.username}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, new RegExp(`<a href="/users/${writer.username}" class="user-name">Counted Writer</a>`));
+    assert.match(res.text, new RegExp(`<span class="username">@${writer.username}</span>`));
+    assert.match(res.text, /2 posts · joined/);
+  });
+
+  test('index › more than 20 users › 20 on the first page and a link to page 2', async () => {
+    const all = await new Browser(t.app).get('/users');
+    assert.equal(all.status, 200);
+    assert.equal(userCount(all.text), 20);
+    assert.match(all.text, /href="\/users\?page=2" rel="next"/);
+
+    const first = await new Browser(t.app).get(`/users?q=${prefix}`);
+    assert.equal(first.status, 200);
+    assert.equal(userCount(first.text), 20);
+    assert.match(first.text, new RegExp(`@${prefix}_01<`));
+    assert.match(first.text, new RegExp(`@${prefix}_20<`));
+    assert.doesNotMatch(first.text, new RegExp(`@${prefix}_21<`));
+    assert.match(first.text, new RegExp(`href="/users\\?q=${prefix}&amp;page=2" rel="next"`));
+  });
+
+  test('index › page 2 holds the rest and links back', async () => {
+    const res = await new Browser(t.app).get(`/users?q=${prefix}&page=2`);
+    assert.equal(res.status, 200);
+    assert.equal(userCount(res.text), 5);
+    assert.match(res.text, new RegExp(`@${prefix}_25<`));
+    assert.match(res.text, new RegExp(`href="/users\\?q=${prefix}" rel="prev"`));
+  });
+
+  for (const page of ['3', '0', '-1', 'abc', '1.5', '99999999999']) {
+    test(`index › page ${JSON.stringify(page)} past the end or malformed › 404 page`, async () => {
+      const res = await new Browser(t.app).get(`/users?q=${prefix}&page=${encodeURIComponent(page)}`);
+      assert.equal(res.status, 404);
+      assert.match(res.text, /Page not found/);
+    });
+  }
+
+  test('index › ?q= matches username and display name, case-insensitively', async () => {
+    const tag = hex();
+    const byName = await createUser({ displayName: `Zephyrine ${tag}` });
+    const byUsername = await createUser({ username: `qz_${tag}` });
+    const nameHit = await new Browser(t.app).get(`/users?q=ZEPHYRINE%20${tag.toUpperCase()}`);
+    assert.equal(nameHit.status, 200);
+    assert.match(nameHit.text, new RegExp(`@${byName.username}<`));
+    assert.equal(userCount(nameHit.text), 1);
+    const usernameHit = await new Browser(t.app).get(`/users?q=QZ_${tag.toUpperCase()}`);
+    assert.match(usernameHit.text, new RegExp(`@${byUsername.username}<`));
+    assert.equal(userCount(usernameHit.text), 1);
+  });
+
+  test('index › a search with no match says so', async () => {
+    const res = await new Browser(t.app).get(`/users?q=nobody-${hex()}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /No user matches your search/);
+  });
+
+  describe('searching by email', () => {
+    const local = `hidden_${hex()}`;
+    const email = `${local}@mailbox.example`;
+    let target: User;
+    before(async () => {
+      target = await createUser({ email, displayName: 'Quiet Person' });
+    });
+
+    test('anonymous › not found by email, and no email on the page', async () => {
+      const res = await new Browser(t.app).get(`/users?q=${local}`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /No user matches your search/);
+      assert.ok(!res.text.includes(email));
+      const byName = await new Browser(t.app).get(`/users?q=${target.username}`);
+      assert.match(byName.text, /Quiet Person/);
+      assert.ok(!byName.text.includes(email));
+    });
+
+    test('a member › not found by email, and no email on the page', async () => {
+      const browser = await loggedIn(await createUser());
+      const res = await browser.get(`/users?q=${local}`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /No user matches your search/);
+      assert.ok(!res.text.includes(email));
+      const byName = await browser.get(`/users?q=${target.username}`);
+      assert.match(byName.text, /Quiet Person/);
+      assert.ok(!byName.text.includes(email));
+    });
+
+    test('an admin › finds the user by email and sees emails', async () => {
+      const browser = await loggedIn(await createUser({ role: 'admin' }));
+      const res = await browser.get(`/users?q=${local.toUpperCase()}`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /Quiet Person/);
+      assert.match(res.text, new RegExp(`<span class="email">${email}</span>`));
+      assert.equal(userCount(res.text), 1);
+    });
+  });
+});
+
+describe('GET /users/:username', () => {
+  let owner: User;
+  let published: Post;
+  let draft: Post;
+  before(async () => {
+    owner = await createUser({ displayName: 'Profile Owner', bio: 'Writes about lighthouses.' });
+    await owner.update({ profile: { website: 'https://lighthouse.example', github: 'https://github.com/keeper' } });
+    published = await createPost(t.db, owner, {
+      title: 'Published lighthouse',
+      publishedAt: new Date(Date.UTC(2025, 2, 14, 12)),
+    });
+    await createPost(t.db, owner, { title: 'Older lighthouse', publishedAt: new Date(Date.UTC(2025, 0, 1, 12)) });
+    draft = await createPost(t.db, owner, { title: 'Unfinished lighthouse', published: false });
+  });
+
+  test('shows display name, bio, profile links, post count and last post date', async () => {
+    const res = await new Browser(t.app).get(`/users/${owner.username}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<h1>Profile Owner<\/h1>/);
+    assert.match(res.text, /<p class="bio">Writes about lighthouses.<\/p>/);
+    assert.match(res.text, /<a href="https:\/\/lighthouse.example" rel="nofollow noopener noreferrer me">website<\/a>/);
+    assert.match(res.text, /<a href="https:\/\/github.com\/keeper" rel="nofollow noopener noreferrer me">github<\/a>/);
+    assert.match(res.text, /<dt>Posts<\/dt><dd>3<\/dd>/);
+    assert.match(res.text, /<dt>Last post<\/dt><dd><time datetime="2025-03-14T12:00:00.000Z">14 Mar 2025<\/time>/);
+  });
+
+  test('any casing of the username › the same profile', async () => {
+    const res = await new Browser(t.app).get(`/users/${owner.username.toUpperCase()}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<h1>Profile Owner<\/h1>/);
+  });
+
+  test('unknown username › 404', async () => {
+    const res = await new Browser(t.app).get(`/users/nobody_${hex()}`);
+    assert.equal(res.status, 404);
+    assert.match(res.text, /could not find that user/);
+  });
+
+  for (const username of ['a', 'has space', 'x'.repeat(31), 'bad-char']) {
+    test(`malformed username ${JSON.stringify(username)} › 404`, async () => {
+      const res = await new Browser(t.app).get(`/users/${encodeURIComponent(username)}`);
+      assert.equal(res.status, 404);
+      assert.match(res.text, /Page not found/);
+    });
+  }
+
+  test('anonymous visitors and other members › published posts only', async () => {
+    for (const browser of [new Browser(t.app), await loggedIn(await createUser())]) {
+      const res = await browser.get(`/users/${owner.username}`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /Published lighthouse/);
+      assert.match(res.text, /Older lighthouse/);
+      assert.doesNotMatch(res.text, /Unfinished lighthouse/);
+      assert.doesNotMatch(res.text, /badge-draft/);
+    }
+  });
+
+  test('the owner › own drafts too, marked draft', async () => {
+    const res = await (await loggedIn(owner)).get(`/users/${owner.username}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /Your posts and drafts/);
+    assert.match(
+      res.text,
+      new RegExp(`href="/posts/${draft.id}">Unfinished lighthouse</a> <span class="badge badge-draft">draft</span>`),
+    );
+    assert.match(res.text, new RegExp(`href="/posts/${published.id}">Published lighthouse</a></h3>`));
+    assert.match(res.text, /Edit profile/);
+  });
+
+  test('an admin viewing someone else › no drafts', async () => {
+    const res = await (await loggedIn(await createUser({ role: 'admin' }))).get(`/users/${owner.username}`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /Published lighthouse/);
+    assert.doesNotMatch(res.text, /Unfinished lighthouse/);
+  });
+});
+
+describe('GET /users/:username/edit', () => {
+  test('anonymous › 303 to login, returning here', async () => {
+    const user = await createUser();
+    const res = await new Browser(t.app).get(`/users/${user.username}/edit`);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, `/login?returnTo=${encodeURIComponent(`/users/${user.username}/edit`)}`);
+  });
+
+  test('the owner › 200 with the form filled in, no role field', async () => {
+    const user = await createUser({ displayName: 'Editable Person', bio: 'Old bio here.' });
+    await user.update({ profile: { website: 'https://editable.example' } });
+    const res = await (await loggedIn(user)).get(`/users/${user.username}/edit`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /name="_method" value="PUT"/);
+    assert.match(res.text, /name="displayName" type="text" value="Editable Person"/);
+    assert.match(res.text, new RegExp(`name="email" type="email" value="${user.email}"`));
+    assert.match(res.text, />Old bio here.<\/textarea>/);
+    assert.match(res.text, /name="website" type="url" value="https:\/\/editable.example"/);
+    assert.doesNotMatch(res.text, /name="role"/);
+  });
+
+  test('another member › 403', async () => {
+    const user = await createUser();
+    const res = await (await loggedIn(await createUser())).get(`/users/${user.username}/edit`);
+    assert.equal(res.status, 403);
+    assert.match(res.text, /Only this user or an admin/);
+  });
+
+  test('an admin › 200 with the role field', async () => {
+    const user = await createUser({ displayName: 'Moderated Person' });
+    const res = await (await loggedIn(await createUser({ role: 'admin' }))).get(`/users/${user.username}/edit`);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /value="Moderated Person"/);
+    assert.match(res.text, /<select id="field-role" name="role">/);
+  });
+
+  test('unknown user › 404', async () => {
+    const res = await (await loggedIn(await createUser())).get(`/users/nobody_${hex()}/edit`);
+    assert.equal(res.status, 404);
+  });
+});
+
+describe('PUT /users/:username', () => {
+  test('the owner › saves name, bio, email and profile links, 303 to the profile with a message', async () => {
+    const user = await createUser();
+    const browser = await loggedIn(user);
+    const email = `New_${user.username}@Example.org`;
+    const res = await browser.submit('PUT', `/users/${user.username}`, {
+      displayName: '  Renamed Person  ',
+      email,
+      bio: 'A new bio.',
+      website: 'https://renamed.example/home',
+      github: 'https://github.com/renamed',
+    });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, `/users/${user.username}`);
+    await user.reload();
+    assert.equal(user.displayName, 'Renamed Person');
+    assert.equal(user.email, email.toLowerCase());
+    assert.equal(user.bio, 'A new bio.');
+    assert.equal(user.profile.website, 'https://renamed.example/home');
+    assert.equal(user.profile.github, 'https://github.com/renamed');
+    const page = await browser.get(res.headers.location);
+    assert.match(page.text, /The profile is saved/);
+    assert.match(page.text, /<h1>Renamed Person<\/h1>/);
+  });
+
+  test('the owner clearing a link › removed from the profile', async () => {
+    const user = await createUser();
+    await user.update({ profile: { website: 'https://old.example' } });
+    const res = await (await loggedIn(user)).submit('PUT', `/users/${user.username}`, profileOf(user, { website: '' }));
+    assert.equal(res.status, 303);
+    await user.reload();
+    assert.equal(user.profile.website, undefined);
+  });
+
+  const invalid: [string, Record<string, string>, string, RegExp, RegExp][] = [
+    [
+      'an empty display name',
+      { displayName: '  ' },
+      'displayName',
+      /Enter a display name/,
+      /name="displayName" type="text" value=""/,
+    ],
+    ['a malformed email', { email: 'not-an-email' }, 'email', /Enter an email address/, /value="not-an-email"/],
+    [
+      'a javascript: URL as website',
+      { website: 'javascript:alert(1)' },
+      'website',
+      /starting with https:\/\//,
+      /value="javascript:alert\(1\)"/,
+    ],
+    [
+      'an ftp URL as github',
+      { github: 'ftp://files.example' },
+      'github',
+      /starting with https:\/\//,
+      /value="ftp:\/\/files.example"/,
+    ],
+    [
+      'a bio over 1,000 characters',
+      { bio: 'b'.repeat(1001) },
+      'bio',
+      /Keep your bio to 1,000 characters/,
+      /b{1001}<\/textarea>/,
+    ],
+  ];
+  for (const [situation, overrides, field, message, kept] of invalid) {
+    test(`with ${situation} › 422, the message at the field, input kept, nothing changed`, async () => {
+      const user = await createUser({ displayName: 'Unchanged Person', bio: 'Unchanged bio.' });
+      const res = await (
+        await loggedIn(user)
+      ).submit('PUT', `/users/${user.username}`, {
+        ...profileOf(user, { displayName: 'Attempted Name', bio: 'Attempted bio.' }),
+        ...overrides,
+      });
+      assert.equal(res.status, 422);
+      assertFieldError(res.text, field, message);
+      assert.match(res.text, kept);
+      if (!overrides.displayName) assert.match(res.text, /value="Attempted Name"/);
+      await user.reload();
+      assert.equal(user.displayName, 'Unchanged Person');
+      assert.equal(user.bio, 'Unchanged bio.');
+      assert.deepEqual(user.profile, {});
+    });
+  }
+
+  test('with an email taken by another user in another case › 409 with the message, unchanged', async () => {
+    const other = await createUser();
+    const user = await createUser();
+    const res = await (
+      await loggedIn(user)
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { email: other.email.toUpperCase(), bio: 'Changed?' }));
+    assert.equal(res.status, 409);
+    assertFieldError(res.text, 'email', /An account with that email already exists/);
+    assert.match(res.text, />Changed\?<\/textarea>/);
+    const email = user.email;
+    await user.reload();
+    assert.equal(user.email, email);
+    assert.equal(user.bio, '');
+  });
+
+  test('by another member › 403 and unchanged', async () => {
+    const user = await createUser({ displayName: 'Victim Person' });
+    const res = await (
+      await loggedIn(await createUser())
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { displayName: 'Hijacked' }));
+    assert.equal(res.status, 403);
+    assert.match(res.text, /Only this user or an admin/);
+    await user.reload();
+    assert.equal(user.displayName, 'Victim Person');
+  });
+
+  test('anonymous › 303 to login and unchanged', async () => {
+    const user = await createUser({ displayName: 'Victim Person' });
+    const res = await new Browser(t.app).submit(
+      'PUT',
+      `/users/${user.username}`,
+      profileOf(user, { displayName: 'Hijacked' }),
+    );
+    assert.equal(res.status, 303);
+    assert.match(String(res.headers.location), /^\/login/);
+    await user.reload();
+    assert.equal(user.displayName, 'Victim Person');
+  });
+
+  test('by an admin › allowed', async () => {
+    const user = await createUser();
+    const res = await (
+      await loggedIn(await createUser({ role: 'admin' }))
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { displayName: 'Moderated Name' }));
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, `/users/${user.username}`);
+    await user.reload();
+    assert.equal(user.displayName, 'Moderated Name');
+  });
+
+  test('without a CSRF token › 403 and unchanged', async () => {
+    const user = await createUser({ displayName: 'Steady Person' });
+    const res = await (
+      await loggedIn(user)
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { displayName: 'Forged' }), { csrf: null });
+    assert.equal(res.status, 403);
+    await user.reload();
+    assert.equal(user.displayName, 'Steady Person');
+  });
+});
+
+describe('mass assignment and roles', () => {
+  test('a member sending role, postsCount, passwordHash and username › only the profile fields change', async () => {
+    const user = await createUser();
+    await createPost(t.db, user);
+    await user.reload();
+    const { username, passwordHash } = user;
+    const otherName = `other_${hex()}`;
+    const res = await (
+      await loggedIn(user)
+    ).submit('PUT', `/users/${user.username}`, {
+      ...profileOf(user, { displayName: 'Still A Member' }),
+      role: 'admin',
+      postsCount: '999',
+      posts_count: '999',
+      passwordHash: 'x',
+      password_hash: 'x',
+      username: otherName,
+      id: '1',
+    });
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, `/users/${username}`);
+    await user.reload();
+    assert.equal(user.displayName, 'Still A Member');
+    assert.equal(user.role, 'member');
+    assert.equal(user.postsCount, 1);
+    assert.equal(user.passwordHash, passwordHash);
+    assert.equal(user.username, username);
+    assert.equal(await User.count({ where: { username: otherName } }), 0);
+    // The old password still works.
+    await loggedIn(user);
+  });
+
+  test('an admin setting role=admin › the member is promoted', async () => {
+    const user = await createUser();
+    const res = await (
+      await loggedIn(await createUser({ role: 'admin' }))
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { role: 'admin' }));
+    assert.equal(res.status, 303);
+    await user.reload();
+    assert.equal(user.role, 'admin');
+  });
+
+  test('an admin setting role=member › the admin is demoted', async () => {
+    const user = await createUser({ role: 'admin' });
+    const res = await (
+      await loggedIn(await createUser({ role: 'admin' }))
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { role: 'member' }));
+    assert.equal(res.status, 303);
+    await user.reload();
+    assert.equal(user.role, 'member');
+  });
+
+  test('an admin sending an unknown role › 422 and the role unchanged', async () => {
+    const user = await createUser();
+    const res = await (
+      await loggedIn(await createUser({ role: 'admin' }))
+    ).submit('PUT', `/users/${user.username}`, profileOf(user, { role: 'superuser', displayName: 'Not Saved' }));
+    assert.equal(res.status, 422);
+    assertFieldError(res.text, 'role', /Choose member or admin/);
+    await user.reload();
+    assert.equal(user.role, 'member');
+    assert.notEqual(user.displayName, 'Not Saved');
+  });
+});
+
+describe('DELETE /users/:username', () => {
+  test('the owner › 303 home; the account, its posts and all its sessions are gone; others untouched', async () => {
+    const user = await createUser();
+    const bystander = await createUser();
+    const bystanderPost = await createPost(t.db, bystander);
+    await createPost(t.db, user);
+    await createPost(t.db, user, { published: false });
+    const browser = await loggedIn(user);
+    const secondDevice = await loggedIn(user);
+    assert.equal(await sessionsOf(user.id), 2);
+
+    const res = await browser.submit('DELETE', `/users/${user.username}`);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/');
+    assert.equal(await User.findByPk(user.id), null);
+    assert.equal(await postsOf(user.id), 0);
+    assert.equal(await sessionsOf(user.id), 0);
+    assert.equal(await isLoggedIn(browser), false);
+    assert.equal(await isLoggedIn(secondDevice), false);
+
+    assert.ok(await Post.findByPk(bystanderPost.id));
+    await bystander.reload();
+    assert.equal(bystander.postsCount, 1);
+    assert.equal(await counterMismatches(t.db), 0);
+    assert.equal((await new Browser(t.app).get(`/users/${user.username}`)).status, 404);
+  });
+
+  test('by another member › 403, nothing deleted', async () => {
+    const user = await createUser();
+    await createPost(t.db, user);
+    const res = await (await loggedIn(await createUser())).submit('DELETE', `/users/${user.username}`);
+    assert.equal(res.status, 403);
+    assert.ok(await User.findByPk(user.id));
+    assert.equal(await postsOf(user.id), 1);
+  });
+
+  test('by an admin › 303 to the users list, the account gone, the admin still logged in', async () => {
+    const user = await createUser();
+    await createPost(t.db, user);
+    const victimSession = await loggedIn(user);
+    const admin = await createUser({ role: 'admin' });
+    const browser = await loggedIn(admin);
+    const res = await browser.submit('DELETE', `/users/${user.username}`);
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/users');
+    const list = await browser.get('/users');
+    assert.match(list.text, new RegExp(`The account ${user.username} and its posts were deleted`));
+    assert.equal(await User.findByPk(user.id), null);
+    assert.equal(await postsOf(user.id), 0);
+    assert.equal(await sessionsOf(user.id), 0);
+    assert.equal(await isLoggedIn(victimSession), false);
+    assert.ok(await isLoggedIn(browser));
+    assert.equal(await sessionsOf(admin.id), 1);
+  });
+
+  test('an unknown user › 404', async () => {
+    const res = await (await loggedIn(await createUser({ role: 'admin' }))).submit('DELETE', `/users/nobody_${hex()}`);
+    assert.equal(res.status, 404);
+  });
+
+  for (const [how, csrf] of [
+    ['without a CSRF token', null],
+    ['with a wrong CSRF token', 'f'.repeat(64)],
+  ] as const) {
+    test(`${how} › 403, nothing deleted`, async () => {
+      const user = await createUser();
+      await createPost(t.db, user);
+      const browser = await loggedIn(user);
+      const res = await browser.submit('DELETE', `/users/${user.username}`, {}, { csrf });
+      assert.equal(res.status, 403);
+      assert.match(res.text, /form has expired/);
+      assert.ok(await User.findByPk(user.id));
+      assert.equal(await postsOf(user.id), 1);
+      assert.equal(await sessionsOf(user.id), 1);
+    });
+  }
+});
+
+test('after everything above, every posts_count is exact', async () => {
+  assert.equal(await counterMismatches(t.db), 0);
+});
