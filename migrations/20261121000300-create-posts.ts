@@ -24,7 +24,8 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
     );
     await queryInterface.sequelize.query(
       `ALTER TABLE posts
-         ADD CONSTRAINT posts_title_length CHECK (char_length(btrim(title)) BETWEEN 1 AND 200),
+         -- Not blank: at least one character that is not whitespace of any kind.
+         ADD CONSTRAINT posts_title_not_blank CHECK (title ~ '[^[:space:]]'),
          ADD CONSTRAINT posts_body_length CHECK (char_length(body) <= 100000),
          ADD CONSTRAINT posts_published_at_set CHECK (published = (published_at IS NOT NULL));
        -- The public lists (home, /posts): newest published first, id breaking ties.

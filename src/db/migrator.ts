@@ -18,6 +18,7 @@ interface SchemaScript {
 function createUmzug(sequelize: Sequelize, folder: 'migrations' | 'seeders') {
   const dir = path.join(ROOT, folder);
   const queryInterface = sequelize.getQueryInterface();
+  const table = folder === 'migrations' ? 'SequelizeMeta' : 'SequelizeData';
   return new Umzug({
     migrations: () =>
       fs
@@ -34,10 +35,9 @@ function createUmzug(sequelize: Sequelize, folder: 'migrations' | 'seeders') {
             down: () => script.down(queryInterface, Sequelize),
           };
         }),
-    storage: new SequelizeStorage({
-      sequelize,
-      modelName: folder === 'migrations' ? 'SequelizeMeta' : 'SequelizeData',
-    }),
+    // The table name is explicit: the instance's `underscored` option would otherwise
+    // turn it into sequelize_meta, a table sequelize-cli never reads.
+    storage: new SequelizeStorage({ sequelize, modelName: table, tableName: table }),
     logger: undefined,
   });
 }

@@ -36,8 +36,8 @@ export class Post extends Model<
         body: { type: DataTypes.TEXT, allowNull: false, validate: { len: [0, BODY_MAX] } },
         published: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
         publishedAt: { type: DataTypes.DATE, allowNull: true },
-        createdAt: DataTypes.DATE,
-        updatedAt: DataTypes.DATE,
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+        updatedAt: { type: DataTypes.DATE, allowNull: false },
       },
       {
         sequelize,

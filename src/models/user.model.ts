@@ -64,8 +64,8 @@ export class User extends Model<
         },
         profile: { type: DataTypes.HSTORE, allowNull: false, defaultValue: {} },
         postsCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0, validate: { min: 0 } },
-        createdAt: DataTypes.DATE,
-        updatedAt: DataTypes.DATE,
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+        updatedAt: { type: DataTypes.DATE, allowNull: false },
       },
       { sequelize, tableName: 'users', modelName: 'User', underscored: true },
     );
