@@ -8,7 +8,7 @@ import { createApp } from './app.js';
 import { type Config, loadConfig } from './config.js';
 import { createDatabase } from './db/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js';
-import { migrate, pendingMigrations, seed } from './db/migrator.js';
+import { migrate, pendingMigrations, runSeeders } from './db/migrator.js';
 import { createSequelize } from './db/sequelize.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from './demo.js';
 
@@ -49,7 +49,7 @@ async function prepareSchema(
     const applied = await migrate(sequelize);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     if (!embedded.created) return false;
-    await seed(sequelize, [DEMO_SEEDER]);
+    await runSeeders(sequelize, [DEMO_SEEDER]);
     logger.info('demo data seeded');
     return true;
   } finally {

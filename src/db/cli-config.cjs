@@ -22,10 +22,11 @@ const settings = {
   url: databaseUrl(),
   dialect: 'postgres',
   logging: false,
-  // Record which seeders ran, so a second db:seed:all adds nothing.
-  seederStorage: 'sequelize',
-  seederStorageTableName: 'SequelizeData',
   migrationStorageTableName: 'SequelizeMeta',
+  // Seeders are not recorded (sequelize-cli's default): each is idempotent instead, so
+  // db:seed:all can always run again, also after db:migrate:undo:all rebuilt the tables
+  // (a record of past seeding would outlive the data it describes).
+  seederStorage: 'none',
 };
 
 module.exports = { development: settings, test: settings, production: settings };

@@ -10,52 +10,54 @@ interface SchemaScript {
   down(queryInterface: QueryInterface, sequelize: typeof Sequelize): Promise<unknown>;
 }
 
-/**
- * Runs the same migration and seeder files as sequelize-cli, recorded in the same tables
- * (SequelizeMeta, SequelizeData) under the same names, so the app and the CLI always
- * agree on what has run.
- */
-function createUmzug(sequelize: Sequelize, folder: 'migrations' | 'seeders') {
+function scriptsIn(folder: 'migrations' | 'seeders'): { name: string; script: SchemaScript }[] {
   const dir = path.join(ROOT, folder);
+  return fs
+    .readdirSync(dir)
+    .filter((file) => /^(?!.*\.d\.ts$).*\.(cjs|js|cts|ts)$/.test(file))
+    .sort()
+    .map((name) => ({
+      name,
+      // Loaded as sequelize-cli loads them, so both run the very same modules.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      script: require(path.join(dir, name)) as SchemaScript,
+    }));
+}
+
+/**
+ * Runs the same migration files as sequelize-cli, recorded in the same table
+ * (SequelizeMeta) under the same names, so the app and the CLI always agree on what ran.
+ */
+function createMigrator(sequelize: Sequelize) {
   const queryInterface = sequelize.getQueryInterface();
-  const table = folder === 'migrations' ? 'SequelizeMeta' : 'SequelizeData';
   return new Umzug({
     migrations: () =>
-      fs
-        .readdirSync(dir)
-        .filter((file) => /^(?!.*\.d\.ts$).*\.(cjs|js|cts|ts)$/.test(file))
-        .sort()
-        .map((name) => {
-          // Loaded as sequelize-cli loads them, so both run the very same modules.
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          const script = require(path.join(dir, name)) as SchemaScript;
-          return {
-            name,
-            up: () => script.up(queryInterface, Sequelize),
-            down: () => script.down(queryInterface, Sequelize),
-          };
-        }),
+      scriptsIn('migrations').map(({ name, script }) => ({
+        name,
+        up: () => script.up(queryInterface, Sequelize),
+        down: () => script.down(queryInterface, Sequelize),
+      })),
     // The table name is explicit: the instance's `underscored` option would otherwise
     // turn it into sequelize_meta, a table sequelize-cli never reads.
-    storage: new SequelizeStorage({ sequelize, modelName: table, tableName: table }),
+    storage: new SequelizeStorage({ sequelize, modelName: 'SequelizeMeta', tableName: 'SequelizeMeta' }),
     logger: undefined,
   });
 }
 
 export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  const done = await createUmzug(sequelize, 'migrations').up();
+  const done = await createMigrator(sequelize).up();
   return done.map((m) => m.name);
 }
 
 export async function pendingMigrations(sequelize: Sequelize): Promise<string[]> {
-  const pending = await createUmzug(sequelize, 'migrations').pending();
+  const pending = await createMigrator(sequelize).pending();
   return pending.map((m) => m.name);
 }
 
-/** Runs the named seeders that have not run yet, recorded as sequelize-cli records them. */
-export async function seed(sequelize: Sequelize, names: string[]): Promise<string[]> {
-  const seeders = createUmzug(sequelize, 'seeders');
-  const pending = new Set((await seeders.pending()).map((m) => m.name));
-  const done = await seeders.up({ migrations: names.filter((name) => pending.has(name)) });
-  return done.map((m) => m.name);
+/** Runs the named seeders as `sequelize-cli db:seed` does: unrecorded, each idempotent. */
+export async function runSeeders(sequelize: Sequelize, names: string[]): Promise<void> {
+  const queryInterface = sequelize.getQueryInterface();
+  for (const { name, script } of scriptsIn('seeders')) {
+    if (names.includes(name)) await script.up(queryInterface, Sequelize);
+  }
 }

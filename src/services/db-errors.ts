@@ -19,8 +19,9 @@ export function translateUniqueViolation(error: unknown): unknown {
 
 // SQLSTATEs meaning "the database cannot serve this now", not "this request is wrong":
 // connection exceptions (08…), shutdown and crash (57P01-57P03), statement timeout
-// (57014), too many connections (53300), and read-only standby during failover (25006).
-const UNAVAILABLE_CODES = /^(08...|57P0[1-3]|57014|53300|25006)$/;
+// (57014), too many connections (53300), read-only standby during failover (25006), and
+// a missing table (42P01): the schema is being migrated or was rolled back by an admin.
+const UNAVAILABLE_CODES = /^(08...|57P0[1-3]|57014|53300|25006|42P01)$/;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;

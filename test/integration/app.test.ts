@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/database.js';
 import { Post } from '../../src/models/index.js';
-import { startTestApp, TEST_POOL, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, startTestApp, TEST_POOL, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { createUser, PASSWORD } from '../helpers/factories.js';
 
@@ -144,5 +144,26 @@ describe('with the database unreachable', () => {
   test('a request with a session cookie › 503, not a 500', async () => {
     const res = await request(down).get('/posts').set('Cookie', 'sid=s%3Aabc.def');
     assert.equal(res.status, 503);
+  });
+});
+
+describe('on a database whose schema is missing (migrations undone by an admin)', () => {
+  test('GET /posts › the 503 page, not a 500', async () => {
+    const empty = await createTestDatabase({ migrated: false });
+    const db = createDatabase(empty.url, TEST_POOL);
+    try {
+      const app = createApp({
+        config: { env: 'test', trustProxy: 0 },
+        db,
+        logger: pino({ level: 'silent' }),
+        sessionSecret: 'x'.repeat(40),
+      });
+      const res = await request(app).get('/posts');
+      assert.equal(res.status, 503);
+      assert.ok(res.headers['retry-after']);
+    } finally {
+      await db.close();
+      await empty.drop();
+    }
   });
 });

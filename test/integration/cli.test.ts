@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { DEMO_POSTS, DEMO_USERS } from '../../seeders/data/demo-content.js';
 import { DEMO_ADMIN_USERNAME, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../../src/demo.js';
-import { migrate, pendingMigrations, seed } from '../../src/db/migrator.js';
+import { migrate, pendingMigrations, runSeeders } from '../../src/db/migrator.js';
 import { createSequelize } from '../../src/db/sequelize.js';
 import { hashPassword, verifyPassword } from '../../src/services/passwords.js';
 import { createTestDatabase, TEST_POOL } from '../helpers/app.js';
@@ -392,11 +392,8 @@ describe('db:seed:all on a migrated database', () => {
     assert.equal(await verifyPassword(hash, `${DEMO_PASSWORD}x`), false);
   });
 
-  test('db:seed:all › records the seeder in "SequelizeData" by its .ts file name', async () => {
-    const names = (await db.rows<{ name: string }>(`SELECT name FROM "SequelizeData" ORDER BY name`)).map(
-      (r) => r.name,
-    );
-    assert.deepEqual(names, SEEDERS);
+  test('db:seed:all › records nothing: seeders are idempotent instead', async () => {
+    assert.ok(!(await tables(db)).includes('SequelizeData'));
   });
 
   test('db:seed:all a second time › exits 0 and adds nothing', async () => {
@@ -424,7 +421,6 @@ describe('db:seed:all on a migrated database', () => {
       (await db.rows<{ sid: string }>(`SELECT sid FROM sessions ORDER BY sid`)).map((r) => r.sid),
       ['real-session'],
     );
-    assert.deepEqual(await db.rows(`SELECT name FROM "SequelizeData"`), []);
   });
 
   test('db:seed:all after undo › seeds the demo data again beside the real user', async () => {
@@ -432,6 +428,27 @@ describe('db:seed:all on a migrated database', () => {
     assert.deepEqual(await counts(db), {
       users: DEMO_USERS.length + 1,
       posts: DEMO_POSTS.length + 1,
+      demoUsers: DEMO_USERS.length,
+    });
+    assert.equal(await counterMismatches(db), 0);
+  });
+});
+
+describe('rebuilding a database: db:migrate:undo:all, db:migrate, db:seed:all', () => {
+  let db: Db;
+  before(async () => {
+    db = await freshDatabase(false);
+    await cliOk(db.url, 'db:migrate');
+    await cliOk(db.url, 'db:seed:all');
+  });
+
+  test('the three commands in a row › an empty schema filled with the demo data again', async () => {
+    await cliOk(db.url, 'db:migrate:undo:all');
+    await cliOk(db.url, 'db:migrate');
+    await cliOk(db.url, 'db:seed:all');
+    assert.deepEqual(await counts(db), {
+      users: DEMO_USERS.length,
+      posts: DEMO_POSTS.length,
       demoUsers: DEMO_USERS.length,
     });
     assert.equal(await counterMismatches(db), 0);
@@ -509,14 +526,11 @@ describe('the app’s in-process runner, then the CLI', () => {
     assert.deepEqual(await metaNames(db), MIGRATIONS);
   });
 
-  test('after seed() › db:seed:all finds no seeder to run', async () => {
-    await withSequelize(db, async (sequelize) => {
-      assert.deepEqual(await seed(sequelize, SEEDERS), SEEDERS);
-    });
+  test('after runSeeders() › db:seed:all adds nothing', async () => {
+    await withSequelize(db, (sequelize) => runSeeders(sequelize, SEEDERS));
     const before = await counts(db);
     assert.equal(before.demoUsers, DEMO_USERS.length);
-    const result = await cliOk(db.url, 'db:seed:all');
-    assert.match(result.stdout, /No seeders found/);
+    await cliOk(db.url, 'db:seed:all');
     assert.deepEqual(await counts(db), before);
   });
 });
@@ -533,9 +547,9 @@ describe('the CLI, then the app’s in-process runner', () => {
     assert.deepEqual(await withSequelize(db, pendingMigrations), []);
   });
 
-  test('after db:seed:all › the app’s seed() runs nothing', async () => {
+  test('after db:seed:all › the app’s runSeeders() adds nothing', async () => {
     const before = await counts(db);
-    assert.deepEqual(await withSequelize(db, (sequelize) => seed(sequelize, SEEDERS)), []);
+    await withSequelize(db, (sequelize) => runSeeders(sequelize, SEEDERS));
     assert.deepEqual(await counts(db), before);
   });
 });
