@@ -16,6 +16,7 @@ const user = (username: string): string => `/users/${encodeURIComponent(username
 export const paths = {
   home: '/',
   stylesheet: '/static/site.css',
+  favicon: '/static/favicon.svg',
   signup: '/signup',
   login: (returnTo?: string) => withQuery('/login', { returnTo }),
   logout: '/logout',

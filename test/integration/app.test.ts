@@ -72,6 +72,9 @@ describe('every page', () => {
     const res = await request(t.app).get('/static/site.css');
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /text\/css/);
+    const icon = await request(t.app).get('/static/favicon.svg');
+    assert.equal(icon.status, 200);
+    assert.match(String(icon.headers['content-type']), /image\/svg\+xml/);
   });
 });
 
