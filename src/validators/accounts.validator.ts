@@ -1,6 +1,6 @@
 import { body } from 'express-validator';
 import { USERNAME_PATTERN } from '../models/user.model.js';
-import { nfc, NOT_TEXT } from './common.js';
+import { NOT_TEXT, textField } from './common.js';
 
 export interface SignupForm {
   username: string;
@@ -9,22 +9,8 @@ export interface SignupForm {
   displayName: string;
 }
 
-const usernameRule = () =>
-  body('username')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .trim()
-    .toLowerCase()
-    .matches(USERNAME_PATTERN)
-    .withMessage('Use 3 to 30 characters: letters, digits or underscores.');
-
 export const emailRule = () =>
-  body('email')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .trim()
+  textField('email')
     .toLowerCase()
     .isLength({ max: 254 })
     .withMessage('That email address is too long.')
@@ -33,19 +19,15 @@ export const emailRule = () =>
     .withMessage('Enter an email address like name@example.com.');
 
 export const displayNameRule = () =>
-  body('displayName')
-    .default('')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .customSanitizer(nfc)
-    .trim()
-    .isLength({ max: 50 })
-    .withMessage('Use at most 50 characters.');
+  textField('displayName').isLength({ max: 50 }).withMessage('Use at most 50 characters.');
 
 export const signupRules = [
-  usernameRule(),
+  textField('username')
+    .toLowerCase()
+    .matches(USERNAME_PATTERN)
+    .withMessage('Use 3 to 30 characters: letters, digits or underscores.'),
   emailRule(),
+  // Passwords are taken exactly as typed: no trimming, no normalisation.
   body('password')
     .isString()
     .withMessage(NOT_TEXT)
@@ -64,6 +46,6 @@ export interface LoginForm {
 }
 
 export const loginRules = [
-  body('login').isString().withMessage(NOT_TEXT).bail().trim().notEmpty().withMessage('Enter your username or email.'),
+  textField('login').notEmpty().withMessage('Enter your username or email.'),
   body('password').isString().withMessage(NOT_TEXT).bail().notEmpty().withMessage('Enter your password.'),
 ];

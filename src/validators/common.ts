@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { type ValidationChain, matchedData, param, query, validationResult } from 'express-validator';
+import { body, type ValidationChain, matchedData, param, query, validationResult } from 'express-validator';
 import { NotFoundError } from '../errors.js';
 
 export type FieldErrors = Record<string, string>;
@@ -9,6 +9,10 @@ export const NOT_TEXT = 'Send this field once, as text.';
 
 /** Unicode NFC, so that the same text typed on two systems is stored the same. */
 export const nfc = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFC') : value);
+
+/** One piece of text from a form: a single string, Unicode NFC, trimmed; absent is empty. */
+export const textField = (field: string): ValidationChain =>
+  body(field).default('').isString().withMessage(NOT_TEXT).bail().customSanitizer(nfc).trim();
 
 /** The first error message of each field, or undefined when the input is valid. */
 export function fieldErrors(req: Request): FieldErrors | undefined {

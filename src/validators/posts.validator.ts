@@ -1,6 +1,6 @@
 import { body } from 'express-validator';
 import { BODY_MAX, TITLE_MAX } from '../models/post.model.js';
-import { nfc, NOT_TEXT } from './common.js';
+import { nfc, NOT_TEXT, textField } from './common.js';
 
 export interface PostForm {
   title: string;
@@ -9,24 +9,20 @@ export interface PostForm {
 }
 
 export const postRules = [
-  body('title')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .customSanitizer(nfc)
-    .trim()
+  textField('title')
     .notEmpty()
     .withMessage('Give your post a title.')
     .bail()
     .isLength({ max: TITLE_MAX })
     .withMessage(`Keep the title to ${TITLE_MAX} characters.`),
   body('body')
+    .default('')
     .isString()
     .withMessage(NOT_TEXT)
     .bail()
     .customSanitizer(nfc)
-    // Trailing spaces are Markdown line breaks; only trailing blank lines are dropped.
-    .customSanitizer((value: string) => value.replace(/\s+$/, ''))
+    // Leading spaces can be Markdown (an indented code block): only the end is trimmed.
+    .customSanitizer((value: string) => value.trimEnd())
     .notEmpty()
     .withMessage('Write something in the body.')
     .bail()

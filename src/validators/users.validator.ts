@@ -1,7 +1,7 @@
 import { body } from 'express-validator';
 import { ROLES, type Role } from '../models/user.model.js';
 import { displayNameRule, emailRule } from './accounts.validator.js';
-import { nfc, NOT_TEXT } from './common.js';
+import { textField } from './common.js';
 
 export interface ProfileForm {
   displayName: string;
@@ -13,12 +13,7 @@ export interface ProfileForm {
 }
 
 const linkRule = (field: string) =>
-  body(field)
-    .default('')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .trim()
+  textField(field)
     .isLength({ max: 200 })
     .withMessage('Use at most 200 characters.')
     .bail()
@@ -29,15 +24,7 @@ const linkRule = (field: string) =>
 export const profileRules = [
   displayNameRule().notEmpty().withMessage('Enter a display name.'),
   emailRule(),
-  body('bio')
-    .default('')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .customSanitizer(nfc)
-    .trim()
-    .isLength({ max: 1000 })
-    .withMessage('Keep your bio to 1,000 characters.'),
+  textField('bio').isLength({ max: 1000 }).withMessage('Keep your bio to 1,000 characters.'),
   linkRule('website'),
   linkRule('github'),
   body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),

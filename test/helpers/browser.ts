@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import request, { type Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import type { User } from '../../src/models/index.js';
+import { PASSWORD } from './factories.js';
 
 /** The hidden CSRF field of the first form on a page. */
 export function csrfTokenIn(html: string): string {
@@ -20,6 +23,20 @@ export class Browser {
 
   constructor(app: Express) {
     this.agent = request.agent(app);
+  }
+
+  /** A browser in which `user` (made by the factories) has logged in. */
+  static async loggedIn(app: Express, user: User): Promise<Browser> {
+    const browser = new Browser(app);
+    await browser.logIn(user.username, PASSWORD);
+    return browser;
+  }
+
+  /** Whether the session belongs to someone: a login-only page answers 200, not 303. */
+  async isLoggedIn(): Promise<boolean> {
+    const res = await this.get('/posts/new');
+    if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
+    return res.status === 200;
   }
 
   get(path: string): Promise<Response> {

@@ -18,18 +18,7 @@ after(async () => {
 
 const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
 
-async function loggedIn(user: User): Promise<Browser> {
-  const browser = new Browser(t.app);
-  await browser.logIn(user.username, PASSWORD);
-  return browser;
-}
-
-/** Whether the browser's session belongs to someone: a login-only page answers 200, not 303. */
-async function isLoggedIn(browser: Browser): Promise<boolean> {
-  const res = await browser.get('/posts/new');
-  if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
-  return res.status === 200;
-}
+const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
 async function sessionsOf(userId: number): Promise<number> {
   const [row] = await t.db.sequelize.query<{ count: string }>(
@@ -98,7 +87,7 @@ describe('signing up', () => {
     assert.match(profile.text, /Welcome, Grace Hopper! Your account is ready./);
     assert.match(profile.text, /class="nav-user">Grace Hopper<\/a>/);
     assert.match(profile.text, /action="\/logout"/);
-    assert.ok(await isLoggedIn(browser));
+    assert.ok(await browser.isLoggedIn());
     assert.equal(await sessionsOf(user.id), 1);
   });
 
@@ -254,7 +243,7 @@ describe('logging in', () => {
       const home = await browser.get('/');
       assert.match(home.text, /Welcome back, Login Tester/);
       assert.match(home.text, /class="nav-user">Login Tester<\/a>/);
-      assert.ok(await isLoggedIn(browser));
+      assert.ok(await browser.isLoggedIn());
     });
   }
 
@@ -314,7 +303,7 @@ describe('logging in', () => {
     assertFieldError(res.text, 'login', /^That username or email and password do not match\.$/);
     assert.match(res.text, new RegExp(`name="login" type="text" value="${user.username}"`));
     assert.ok(!res.text.includes('wrong-password-zq9'));
-    assert.equal(await isLoggedIn(browser), false);
+    assert.equal(await browser.isLoggedIn(), false);
     assert.equal(await sessionsOf(user.id), 0);
   });
 
@@ -341,7 +330,7 @@ describe('logging in', () => {
     assert.equal(res.status, 422);
     assertFieldError(res.text, 'login', /Enter your username or email/);
     assertFieldError(res.text, 'password', /Enter your password/);
-    assert.equal(await isLoggedIn(browser), false);
+    assert.equal(await browser.isLoggedIn(), false);
   });
 
   test('POST /login with the password left empty › 422, the login kept', async () => {
@@ -372,7 +361,7 @@ describe('logging out', () => {
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, '/');
     assert.equal(await sessionsOf(user.id), 0);
-    assert.equal(await isLoggedIn(browser), false);
+    assert.equal(await browser.isLoggedIn(), false);
     const replayed = await request(t.app).get('/posts/new').set('Cookie', cookie.pair).redirects(0);
     assert.equal(replayed.status, 303);
     assert.match(String(replayed.headers.location), /^\/login/);
@@ -384,7 +373,7 @@ describe('logging out', () => {
     const res = await browser.submit('POST', '/logout', {}, { csrf: null });
     assert.equal(res.status, 403);
     assert.match(res.text, /form has expired/);
-    assert.ok(await isLoggedIn(browser));
+    assert.ok(await browser.isLoggedIn());
     assert.equal(await sessionsOf(user.id), 1);
   });
 });
@@ -403,7 +392,7 @@ describe('CSRF', () => {
       assert.equal(res.status, 403);
       assert.match(res.text, /form has expired/);
       assert.equal(await User.count({ where: { username: fields.username! } }), 0);
-      assert.equal(await isLoggedIn(browser), false);
+      assert.equal(await browser.isLoggedIn(), false);
     });
 
     test(`POST /login ${how} › 403 and not logged in`, async () => {
@@ -413,7 +402,7 @@ describe('CSRF', () => {
       const res = await browser.submit('POST', '/login', { login: user.username, password: PASSWORD }, { csrf });
       assert.equal(res.status, 403);
       assert.match(res.text, /form has expired/);
-      assert.equal(await isLoggedIn(browser), false);
+      assert.equal(await browser.isLoggedIn(), false);
       assert.equal(await sessionsOf(user.id), 0);
     });
   }

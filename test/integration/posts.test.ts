@@ -13,11 +13,7 @@ after(async () => {
   await t.close();
 });
 
-async function loggedIn(user: User): Promise<Browser> {
-  const browser = new Browser(t.app);
-  await browser.logIn(user.username, PASSWORD);
-  return browser;
-}
+const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
 describe('GET / and GET /posts', () => {
   let author: User;

@@ -5,7 +5,7 @@ import { QueryTypes } from 'sequelize';
 import { Post, User } from '../../src/models/index.js';
 import { counterMismatches, startTestApp, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { createPost, createUser } from '../helpers/factories.js';
 
 let t: TestApp;
 before(async () => {
@@ -17,18 +17,7 @@ after(async () => {
 
 const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
 
-async function loggedIn(user: User): Promise<Browser> {
-  const browser = new Browser(t.app);
-  await browser.logIn(user.username, PASSWORD);
-  return browser;
-}
-
-/** Whether the browser's session belongs to someone: a login-only page answers 200, not 303. */
-async function isLoggedIn(browser: Browser): Promise<boolean> {
-  const res = await browser.get('/posts/new');
-  if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
-  return res.status === 200;
-}
+const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
 async function countWhere(sql: string, id: number): Promise<number> {
   const [row] = await t.db.sequelize.query<{ count: string }>(sql, { bind: { id }, type: QueryTypes.SELECT });
@@ -518,8 +507,8 @@ describe('DELETE /users/:username', () => {
     assert.equal(await User.findByPk(user.id), null);
     assert.equal(await postsOf(user.id), 0);
     assert.equal(await sessionsOf(user.id), 0);
-    assert.equal(await isLoggedIn(browser), false);
-    assert.equal(await isLoggedIn(secondDevice), false);
+    assert.equal(await browser.isLoggedIn(), false);
+    assert.equal(await secondDevice.isLoggedIn(), false);
 
     assert.ok(await Post.findByPk(bystanderPost.id));
     await bystander.reload();
@@ -551,8 +540,8 @@ describe('DELETE /users/:username', () => {
     assert.equal(await User.findByPk(user.id), null);
     assert.equal(await postsOf(user.id), 0);
     assert.equal(await sessionsOf(user.id), 0);
-    assert.equal(await isLoggedIn(victimSession), false);
-    assert.ok(await isLoggedIn(browser));
+    assert.equal(await victimSession.isLoggedIn(), false);
+    assert.ok(await browser.isLoggedIn());
     assert.equal(await sessionsOf(admin.id), 1);
   });
 
