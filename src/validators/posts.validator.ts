@@ -1,12 +1,10 @@
 import { body } from 'express-validator';
 import { BODY_MAX, TITLE_MAX } from '../models/post.model.js';
+import type { PostInput } from '../services/posts.service.js';
 import { nfc, NOT_TEXT, textField } from './common.js';
 
-export interface PostForm {
-  title: string;
-  body: string;
-  published: boolean;
-}
+/** What the post form yields: exactly what the service takes. */
+export type PostForm = PostInput;
 
 export const postRules = [
   textField('title')

@@ -1,16 +1,11 @@
 import { body } from 'express-validator';
-import { ROLES, type Role } from '../models/user.model.js';
+import { ROLES } from '../models/user.model.js';
+import type { ProfileInput } from '../services/users.service.js';
 import { displayNameRule, emailRule } from './accounts.validator.js';
 import { textField } from './common.js';
 
-export interface ProfileForm {
-  displayName: string;
-  email: string;
-  bio: string;
-  website: string;
-  github: string;
-  role?: Role;
-}
+/** What the profile form yields: exactly what the service takes. */
+export type ProfileForm = ProfileInput;
 
 const linkRule = (field: string) =>
   textField(field)
