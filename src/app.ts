@@ -35,6 +35,7 @@ const PUBLIC_DIR = path.resolve(__dirname, '../public');
 const BODY_LIMIT = '1mb';
 const READY_TIMEOUT_MS = 1000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const TUNNELLED_METHODS = new Set(['PUT', 'DELETE']);
 
 /** Builds the application: no listening, no connecting, no work at import. */
 export function createApp({ config, db, logger, sessionSecret }: AppDeps): Express {
@@ -109,14 +110,14 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
   });
 
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 }));
-  // HTML forms can only POST: a hidden _method field turns one into PUT or DELETE.
+  // HTML forms can only POST: a hidden _method field turns one into PUT or DELETE, and
+  // into nothing else (a POST must never become a GET, which CSRF checks let through).
   app.use(
     methodOverride((req) => {
       const body = req.body as Record<string, unknown> | undefined;
-      const method = body?._method;
-      if (typeof method !== 'string') return undefined as unknown as string;
-      delete body!._method;
-      return method;
+      const method = typeof body?._method === 'string' ? body._method.toUpperCase() : '';
+      if (body) delete body._method;
+      return TUNNELLED_METHODS.has(method) ? method : '';
     }),
   );
   app.use(sessionMiddleware({ db, secret: sessionSecret, secureCookie: production }));

@@ -100,10 +100,17 @@ describe('bad bodies', () => {
     assert.match(res.text, /<nav class="site-nav"/);
   });
 
-  test('an unknown _method › treated as a plain POST (no route), not a 500', async () => {
-    const browser = new Browser(t.app);
-    const res = await browser.submit('POST', '/posts/1', { _method: 'PATCH' });
-    assert.equal(res.status, 404);
+  for (const method of ['PATCH', 'GET', 'TRACE']) {
+    test(`_method=${method} › ignored: the request stays a POST (no such route: 404), not a 500`, async () => {
+      const browser = new Browser(t.app);
+      const res = await browser.submit('POST', '/posts/1', { _method: method });
+      assert.equal(res.status, 404);
+    });
+  }
+
+  test('_method=GET without a CSRF token › still a POST, so still refused', async () => {
+    const res = await new Browser(t.app).submit('POST', '/logout', { _method: 'GET' }, { csrf: null });
+    assert.equal(res.status, 403);
   });
 });
 
