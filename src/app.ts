@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import methodOverride from 'method-override';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from './config.js';
+import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
 import { createPostsController } from './controllers/posts.controller.js';
 import { createUsersController } from './controllers/users.controller.js';
@@ -24,7 +24,7 @@ import { createUsersService } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './views.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'env' | 'trustProxy'>;
+  config: AppConfig;
   db: Database;
   logger: Logger;
   sessionSecret: string;

@@ -23,6 +23,16 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   /** Queries slower than this are logged as warnings. */
   readonly dbSlowQueryMs: number;
+  /** A session unused this long ends (minutes). */
+  readonly sessionIdleTimeoutMin: number;
+  /** A session ends this long after its login, however active (minutes). */
+  readonly sessionAbsoluteTimeoutMin: number;
+  /** Login attempts one IP address may make per 15 minutes. */
+  readonly loginLimitPerIp: number;
+  /** Failed logins one account may take per 15 minutes, from anywhere. */
+  readonly loginLimitPerAccount: number;
+  /** Sign-ups one IP address may make per hour. */
+  readonly signupLimitPerIp: number;
   /** Signs the session cookie; undefined only outside production (then kept under dataDir). */
   readonly sessionSecret: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -32,6 +42,18 @@ export interface Config {
   /** Local state of a development install: embedded PostgreSQL, generated session secret. */
   readonly dataDir: string;
 }
+
+/** What createApp needs of the configuration. */
+export type AppConfig = Pick<
+  Config,
+  | 'env'
+  | 'trustProxy'
+  | 'sessionIdleTimeoutMin'
+  | 'sessionAbsoluteTimeoutMin'
+  | 'loginLimitPerIp'
+  | 'loginLimitPerAccount'
+  | 'signupLimitPerIp'
+>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -90,6 +112,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
     dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 10_000, 1, 3_600_000),
     dbSlowQueryMs: integer('DB_SLOW_QUERY_MS', 200, 0, 3_600_000),
+    sessionIdleTimeoutMin: integer('SESSION_IDLE_TIMEOUT_MIN', 7 * 24 * 60, 1, 365 * 24 * 60),
+    sessionAbsoluteTimeoutMin: integer('SESSION_ABSOLUTE_TIMEOUT_MIN', 30 * 24 * 60, 1, 365 * 24 * 60),
+    loginLimitPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 30, 1, 1_000_000),
+    loginLimitPerAccount: integer('RATE_LIMIT_LOGIN_PER_ACCOUNT', 10, 1, 1_000_000),
+    signupLimitPerIp: integer('RATE_LIMIT_SIGNUP_PER_IP', 10, 1, 1_000_000),
     sessionSecret,
     logLevel,
     trustProxy: integer('TRUST_PROXY', 0, 0, 10),

@@ -10,9 +10,29 @@ export const NOT_TEXT = 'Send this field once, as text.';
 /** Unicode NFC, so that the same text typed on two systems is stored the same. */
 export const nfc = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFC') : value);
 
-/** One piece of text from a form: a single string, Unicode NFC, trimmed; absent is empty. */
-export const textField = (field: string): ValidationChain =>
-  body(field).default('').isString().withMessage(NOT_TEXT).bail().customSanitizer(nfc).trim();
+// Control characters have no place in text people type: NUL is refused by PostgreSQL
+// itself, and the others can hide or spoof text. Multi-line fields keep tab and newlines.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTERS_BUT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/**
+ * One piece of text from a form: a single string, Unicode NFC, trimmed (only at the end
+ * when `multiline`), without control characters (and on one line unless `multiline`);
+ * absent is empty.
+ */
+export const textField = (field: string, options: { multiline?: boolean } = {}): ValidationChain =>
+  body(field)
+    .default('')
+    .isString()
+    .withMessage(NOT_TEXT)
+    .bail()
+    .customSanitizer(nfc)
+    // Leading spaces can be Markdown (an indented code block): multi-line text keeps them.
+    .customSanitizer((value: string) => (options.multiline ? value.trimEnd() : value.trim()))
+    .not()
+    .matches(options.multiline ? CONTROL_CHARACTERS_BUT_WHITESPACE : CONTROL_CHARACTERS)
+    .withMessage(options.multiline ? 'Remove the control characters.' : 'Use a single line of text.')
+    .bail();
 
 /** The first error message of each field, or undefined when the input is valid. */
 export function fieldErrors(req: Request): FieldErrors | undefined {
@@ -28,16 +48,25 @@ export function formData<T>(req: Request): T {
   return matchedData(req, { locations: ['body'], includeOptionals: true }) as T;
 }
 
-export const pageQuery: ValidationChain = query('page').optional().isInt({ min: 1, max: 1_000_000 }).toInt();
+// A repeated parameter (?page=1&page=2) arrives as an array: refused like any garbage.
+export const pageQuery: ValidationChain = query('page')
+  .optional()
+  .isString()
+  .bail()
+  .isInt({ min: 1, max: 1_000_000, allow_leading_zeroes: false })
+  .toInt();
 export const searchQuery: ValidationChain = query('q')
   .optional()
   .isString()
-  .withMessage(NOT_TEXT)
   .bail()
   .customSanitizer(nfc)
+  // Control characters cannot match anything people wrote; NUL would break the query.
+  .customSanitizer((value: string) => value.replace(new RegExp(CONTROL_CHARACTERS, 'g'), ' '))
   .trim()
   .isLength({ max: 200 });
-export const idParam: ValidationChain = param('id').isInt({ min: 1, max: 2_147_483_647 }).toInt();
+export const idParam: ValidationChain = param('id')
+  .isInt({ min: 1, max: 2_147_483_647, allow_leading_zeroes: false })
+  .toInt();
 export const usernameParam: ValidationChain = param('username').matches(/^[A-Za-z0-9_]{3,30}$/);
 
 export interface ListQuery {

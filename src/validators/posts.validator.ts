@@ -1,7 +1,7 @@
 import { body } from 'express-validator';
 import { BODY_MAX, TITLE_MAX } from '../models/post.model.js';
 import type { PostInput } from '../services/posts.service.js';
-import { nfc, NOT_TEXT, textField } from './common.js';
+import { textField } from './common.js';
 
 /** What the post form yields: exactly what the service takes. */
 export type PostForm = PostInput;
@@ -13,14 +13,7 @@ export const postRules = [
     .bail()
     .isLength({ max: TITLE_MAX })
     .withMessage(`Keep the title to ${TITLE_MAX} characters.`),
-  body('body')
-    .default('')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .customSanitizer(nfc)
-    // Leading spaces can be Markdown (an indented code block): only the end is trimmed.
-    .customSanitizer((value: string) => value.trimEnd())
+  textField('body', { multiline: true })
     .notEmpty()
     .withMessage('Write something in the body.')
     .bail()

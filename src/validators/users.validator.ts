@@ -19,7 +19,7 @@ const linkRule = (field: string) =>
 export const profileRules = [
   displayNameRule().notEmpty().withMessage('Enter a display name.'),
   emailRule(),
-  textField('bio').isLength({ max: 1000 }).withMessage('Keep your bio to 1,000 characters.'),
+  textField('bio', { multiline: true }).isLength({ max: 1000 }).withMessage('Keep your bio to 1,000 characters.'),
   linkRule('website'),
   linkRule('github'),
   body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),

@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import pino from 'pino';
 import { QueryTypes } from 'sequelize';
 import { createApp } from '../../src/app.js';
+import type { AppConfig } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import type { PoolSettings } from '../../src/db/sequelize.js';
 import { databaseUrl, onServer, quoteIdent, uniqueDatabaseName } from './postgres.js';
@@ -45,12 +46,23 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Test settings: limits high enough that only the rate-limit tests meet them. */
+export const TEST_APP_CONFIG: AppConfig = {
+  env: 'test',
+  trustProxy: 0,
+  sessionIdleTimeoutMin: 60,
+  sessionAbsoluteTimeoutMin: 24 * 60,
+  loginLimitPerIp: 100_000,
+  loginLimitPerAccount: 100_000,
+  signupLimitPerIp: 100_000,
+};
+
 /** The app on a migrated database of this test file's own. */
-export async function startTestApp(): Promise<TestApp> {
+export async function startTestApp(config: Partial<AppConfig> = {}): Promise<TestApp> {
   const database = await createTestDatabase({ migrated: true });
   const db = createDatabase(database.url, TEST_POOL);
   const app = createApp({
-    config: { env: 'test', trustProxy: 0 },
+    config: { ...TEST_APP_CONFIG, ...config },
     db,
     logger: pino({ level: 'silent' }),
     sessionSecret: 'a-test-session-secret-of-enough-length',

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/database.js';
 import { Post } from '../../src/models/index.js';
-import { createTestDatabase, startTestApp, TEST_POOL, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, startTestApp, TEST_APP_CONFIG, TEST_POOL, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
 import { createUser, PASSWORD } from '../helpers/factories.js';
 
@@ -128,7 +128,7 @@ describe('with the database unreachable', () => {
       dbAcquireTimeoutMs: 2000,
     });
     down = createApp({
-      config: { env: 'test', trustProxy: 0 },
+      config: TEST_APP_CONFIG,
       db,
       logger: pino({ level: 'silent' }),
       sessionSecret: 'x'.repeat(40),
@@ -163,7 +163,7 @@ describe('on a database whose schema is missing (migrations undone by an admin)'
     const db = createDatabase(empty.url, TEST_POOL);
     try {
       const app = createApp({
-        config: { env: 'test', trustProxy: 0 },
+        config: TEST_APP_CONFIG,
         db,
         logger: pino({ level: 'silent' }),
         sessionSecret: 'x'.repeat(40),
