@@ -21,13 +21,21 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** A unique value already taken; `field` names the form field to show it at. */
-export class ConflictError extends AppError {
+/** A problem with one form field, shown at that field with the error's status. */
+export class FieldError extends AppError {
   constructor(
     readonly field: string,
     message: string,
+    status = 422,
   ) {
-    super(message, 409);
+    super(message, status);
+  }
+}
+
+/** A unique value already taken, or a change the current state forbids: 409. */
+export class ConflictError extends FieldError {
+  constructor(field: string, message: string) {
+    super(field, message, 409);
   }
 }
 

@@ -31,6 +31,7 @@ export const paths = {
     index: (query?: Query) => withQuery('/users', query),
     show: (username: string, query?: Query) => withQuery(user(username), query),
     edit: (username: string) => `${user(username)}/edit`,
+    password: (username: string) => `${user(username)}/password`,
   },
   withQuery,
 } as const;

@@ -16,5 +16,7 @@ export const can = {
   editUser: (actor: Actor | undefined, user: { id: number }): boolean =>
     actor !== undefined && (isAdmin(actor) || actor.id === user.id),
   changeRole: (actor: Actor | undefined): boolean => isAdmin(actor),
+  // Only the account's owner, who knows the current password; admins cannot set it.
+  changePassword: (actor: Actor | undefined, user: { id: number }): boolean => actor?.id === user.id,
   seeEmails: (actor: Actor | undefined): boolean => isAdmin(actor),
 };

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { ConflictError } from '../errors.js';
+import { FieldError } from '../errors.js';
 import { logIn, logOut, safeReturnTo } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
 import { paths } from '../paths.js';
@@ -35,8 +35,8 @@ export function createAccountsController(users: UsersService) {
       try {
         user = await users.signUp(input);
       } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        renderSignup(res, 409, typedValues(req, SIGNUP_FIELDS), { [error.field]: error.message });
+        if (!(error instanceof FieldError)) throw error;
+        renderSignup(res, error.status, typedValues(req, SIGNUP_FIELDS), { [error.field]: error.message });
         return;
       }
       await logIn(req, user.id);

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { ConflictError } from '../errors.js';
-import { currentUser, logOut } from '../middleware/auth.js';
+import { FieldError } from '../errors.js';
+import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
 import type { User } from '../models/index.js';
 import { paths } from '../paths.js';
@@ -8,26 +8,41 @@ import { can } from '../policies.js';
 import type { PostsService } from '../services/posts.service.js';
 import type { UsersService } from '../services/users.service.js';
 import { fieldErrors, formData, type ListQuery, urlData } from '../validators/common.js';
-import type { ProfileForm } from '../validators/users.validator.js';
+import type { PasswordForm, ProfileForm } from '../validators/users.validator.js';
 import { typedValues } from './form.js';
 
 const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'website', 'github', 'role'] as const;
 
 export function createUsersController(users: UsersService, posts: PostsService) {
+  type ProfileValues = Record<(typeof PROFILE_FIELDS)[number], string>;
+
+  function storedValues(user: User): ProfileValues {
+    return {
+      displayName: user.displayName,
+      email: user.email,
+      bio: user.bio,
+      website: user.profile.website ?? '',
+      github: user.profile.github ?? '',
+      role: user.role,
+    };
+  }
+
+  /** The edit page: the profile form, and the password form for the account's owner. */
   function renderForm(
     req: Request,
     res: Response,
     status: number,
     user: User,
-    values: Record<(typeof PROFILE_FIELDS)[number], string>,
-    errors: Record<string, string> = {},
+    form: { values?: ProfileValues; errors?: Record<string, string>; passwordErrors?: Record<string, string> } = {},
   ): void {
     res.status(status).render('users/form', {
       title: `Edit ${user.username}`,
       user,
-      values,
-      errors,
+      values: form.values ?? storedValues(user),
+      errors: form.errors ?? {},
+      passwordErrors: form.passwordErrors ?? {},
       canChangeRole: can.changeRole(req.user),
+      canChangePassword: can.changePassword(req.user, user),
     });
   }
 
@@ -64,14 +79,7 @@ export function createUsersController(users: UsersService, posts: PostsService) 
     edit: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const user = await users.findEditable(username, currentUser(req));
-      renderForm(req, res, 200, user, {
-        displayName: user.displayName,
-        email: user.email,
-        bio: user.bio,
-        website: user.profile.website ?? '',
-        github: user.profile.github ?? '',
-        role: user.role,
-      });
+      renderForm(req, res, 200, user);
     },
 
     update: async (req: Request, res: Response): Promise<void> => {
@@ -80,17 +88,41 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       const user = await users.findEditable(username, actor);
       const errors = fieldErrors(req);
       if (errors) {
-        renderForm(req, res, 422, user, typedValues(req, PROFILE_FIELDS), errors);
+        renderForm(req, res, 422, user, { values: typedValues(req, PROFILE_FIELDS), errors });
         return;
       }
       try {
         await users.updateProfile(user, formData<ProfileForm>(req), actor);
       } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        renderForm(req, res, 409, user, typedValues(req, PROFILE_FIELDS), { [error.field]: error.message });
+        if (!(error instanceof FieldError)) throw error;
+        renderForm(req, res, error.status, user, {
+          values: typedValues(req, PROFILE_FIELDS),
+          errors: { [error.field]: error.message },
+        });
         return;
       }
       req.flash('success', 'The profile is saved.');
+      res.redirect(303, paths.users.show(user.username));
+    },
+
+    changePassword: async (req: Request, res: Response): Promise<void> => {
+      const { username } = urlData<{ username: string }>(req);
+      const user = await users.findEditable(username, currentUser(req), can.changePassword);
+      const passwordErrors = fieldErrors(req);
+      if (passwordErrors) {
+        renderForm(req, res, 422, user, { passwordErrors });
+        return;
+      }
+      try {
+        await users.changePassword(user, formData<PasswordForm>(req));
+      } catch (error) {
+        if (!(error instanceof FieldError)) throw error;
+        renderForm(req, res, error.status, user, { passwordErrors: { [error.field]: error.message } });
+        return;
+      }
+      // Every session of the account ended with the change; this one continues under a new id.
+      await logIn(req, user.id);
+      req.flash('success', 'Your password is changed. Any other session of your account has been logged out.');
       res.redirect(303, paths.users.show(user.username));
     },
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { UsersController } from '../controllers/users.controller.js';
 import { requireLogin } from '../middleware/auth.js';
 import { pageQuery, searchQuery, usernameParam } from '../validators/common.js';
-import { profileRules } from '../validators/users.validator.js';
+import { passwordRules, profileRules } from '../validators/users.validator.js';
 
 export function usersRouter(users: UsersController): Router {
   return Router()
@@ -10,5 +10,6 @@ export function usersRouter(users: UsersController): Router {
     .get('/users/:username', usernameParam, pageQuery, users.show)
     .get('/users/:username/edit', requireLogin, usernameParam, users.edit)
     .put('/users/:username', requireLogin, usernameParam, profileRules, users.update)
+    .put('/users/:username/password', requireLogin, usernameParam, passwordRules, users.changePassword)
     .delete('/users/:username', requireLogin, usernameParam, users.destroy);
 }

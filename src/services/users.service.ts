@@ -1,5 +1,5 @@
-import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
-import { ForbiddenError, NotFoundError } from '../errors.js';
+import { Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import { ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
 import { User } from '../models/index.js';
 import { PROFILE_LINKS, type Profile, type Role } from '../models/user.model.js';
 import { type Actor, can } from '../policies.js';
@@ -40,7 +40,38 @@ export type SessionUser = Pick<User, 'id' | 'username' | 'displayName' | 'role'>
 // same time as a wrong password and timing does not reveal which usernames exist.
 let decoyHash: Promise<string> | undefined;
 
+export interface PasswordChange {
+  currentPassword: string;
+  newPassword: string;
+}
+
 export function createUsersService(sequelize: Sequelize) {
+  /**
+   * Refuses a change that would leave the site without an admin. The admin rows stay
+   * locked until the transaction ends, so two admins demoting each other at once cannot
+   * both succeed.
+   */
+  async function keepAnAdmin(leaving: User, transaction: Transaction): Promise<void> {
+    if (leaving.role !== 'admin') return;
+    const admins = await User.findAll({
+      where: { role: 'admin' },
+      attributes: ['id'],
+      lock: transaction.LOCK.UPDATE,
+      transaction,
+    });
+    if (!admins.some((admin) => admin.id !== leaving.id)) {
+      throw new ConflictError('role', 'This is the only admin account: make someone else an admin first.');
+    }
+  }
+
+  function endSessions(userId: number, transaction: Transaction): Promise<unknown> {
+    return sequelize.query('DELETE FROM sessions WHERE user_id = :id', {
+      replacements: { id: userId },
+      type: QueryTypes.DELETE,
+      transaction,
+    });
+  }
+
   function findByUsername(username: string): Promise<User> {
     // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
     return User.findOne({
@@ -86,9 +117,10 @@ export function createUsersService(sequelize: Sequelize) {
 
     findByUsername,
 
-    async findEditable(username: string, actor: Actor): Promise<User> {
+    /** The account, if `actor` may change it (by default: edit its profile), else 403. */
+    async findEditable(username: string, actor: Actor, allowed = can.editUser): Promise<User> {
       const user = await findByUsername(username);
-      if (!can.editUser(actor, user)) throw new ForbiddenError('Only this user or an admin can change this account.');
+      if (!allowed(actor, user)) throw new ForbiddenError('Only this user or an admin can change this account.');
       return user;
     },
 
@@ -140,20 +172,32 @@ export function createUsersService(sequelize: Sequelize) {
       };
       if (input.role !== undefined && can.changeRole(actor)) changes.role = input.role;
       try {
-        return await user.update(changes);
+        return await sequelize.transaction(async (transaction) => {
+          if (changes.role === 'member') await keepAnAdmin(user, transaction);
+          return user.update(changes, { transaction });
+        });
       } catch (error) {
         throw translateUniqueViolation(error);
       }
     },
 
+    /** Sets a new password and ends every session of the account, in one transaction. */
+    async changePassword(user: User, input: PasswordChange): Promise<void> {
+      if (!(await verifyPassword(user.passwordHash, input.currentPassword))) {
+        throw new FieldError('currentPassword', 'That is not your current password.');
+      }
+      const passwordHash = await hashPassword(input.newPassword);
+      await sequelize.transaction(async (transaction) => {
+        await User.update({ passwordHash }, { where: { id: user.id }, transaction });
+        await endSessions(user.id, transaction);
+      });
+    },
+
     /** Removes the account, its posts (by cascade) and its sessions, all or nothing. */
     async destroy(user: User): Promise<void> {
       await sequelize.transaction(async (transaction) => {
-        await sequelize.query('DELETE FROM sessions WHERE user_id = :id', {
-          replacements: { id: user.id },
-          type: QueryTypes.DELETE,
-          transaction,
-        });
+        await keepAnAdmin(user, transaction);
+        await endSessions(user.id, transaction);
         await User.destroy({ where: { id: user.id }, transaction });
       });
     },

@@ -1,5 +1,7 @@
+import type { Request } from 'express';
 import { body } from 'express-validator';
 import { USERNAME_PATTERN } from '../models/user.model.js';
+import { passwordProblem } from '../security/password-policy.js';
 import { NOT_TEXT, textField } from './common.js';
 
 export interface SignupForm {
@@ -8,6 +10,22 @@ export interface SignupForm {
   password: string;
   displayName: string;
 }
+
+/**
+ * A new password, taken exactly as typed (no trimming, no normalisation), checked against
+ * the policy and the account's username.
+ */
+export const newPasswordRule = (field: string, username: (req: Request) => unknown) =>
+  body(field)
+    .isString()
+    .withMessage(NOT_TEXT)
+    .bail()
+    .custom((password: string, { req }) => {
+      const name = username(req as Request);
+      const problem = passwordProblem(password, typeof name === 'string' ? name : undefined);
+      if (problem) throw new Error(problem);
+      return true;
+    });
 
 export const emailRule = () =>
   textField('email')
@@ -27,16 +45,7 @@ export const signupRules = [
     .matches(USERNAME_PATTERN)
     .withMessage('Use 3 to 30 characters: letters, digits or underscores.'),
   emailRule(),
-  // Passwords are taken exactly as typed: no trimming, no normalisation.
-  body('password')
-    .isString()
-    .withMessage(NOT_TEXT)
-    .bail()
-    .isLength({ min: 10 })
-    .withMessage('Use at least 10 characters.')
-    .bail()
-    .isLength({ max: 200 })
-    .withMessage('Use at most 200 characters.'),
+  newPasswordRule('password', (req) => (req.body as { username?: unknown }).username),
   displayNameRule(),
 ];
 

@@ -12,7 +12,9 @@ export const nfc = (value: unknown): unknown => (typeof value === 'string' ? val
 
 // Control characters have no place in text people type: NUL is refused by PostgreSQL
 // itself, and the others can hide or spoof text. Multi-line fields keep tab and newlines.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL_CHARACTERS_BUT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 
 /**

@@ -1,8 +1,8 @@
 import { body } from 'express-validator';
 import { ROLES } from '../models/user.model.js';
 import type { ProfileInput } from '../services/users.service.js';
-import { displayNameRule, emailRule } from './accounts.validator.js';
-import { textField } from './common.js';
+import { displayNameRule, emailRule, newPasswordRule } from './accounts.validator.js';
+import { NOT_TEXT, textField } from './common.js';
 
 /** What the profile form yields: exactly what the service takes. */
 export type ProfileForm = ProfileInput;
@@ -23,4 +23,19 @@ export const profileRules = [
   linkRule('website'),
   linkRule('github'),
   body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),
+];
+
+export interface PasswordForm {
+  currentPassword: string;
+  newPassword: string;
+}
+
+export const passwordRules = [
+  body('currentPassword')
+    .isString()
+    .withMessage(NOT_TEXT)
+    .bail()
+    .notEmpty()
+    .withMessage('Enter your current password.'),
+  newPasswordRule('newPassword', (req) => req.params?.username),
 ];
