@@ -14,6 +14,7 @@ import type { Database } from './db/database.js';
 import { loadCurrentUser } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { flash } from './middleware/flash.js';
+import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
@@ -42,6 +43,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
   const production = config.env === 'production';
   const app = express();
 
+  app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('views', VIEWS_DIR);
   app.set('view engine', 'ejs');
@@ -80,7 +82,7 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
           scriptSrc: ["'self'"],
           styleSrc: ["'self'"],
           // Posts may show images from anywhere on the web, over HTTPS.
-          imgSrc: ["'self'", 'https:', 'data:'],
+          imgSrc: ["'self'", 'https:'],
           ...(production ? { upgradeInsecureRequests: [] } : {}),
         },
       },
@@ -88,6 +90,12 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
       referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     }),
   );
+
+  app.use((_req, res, next) => {
+    // Nothing here needs the camera, microphone, location or payment APIs.
+    res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=(), usb=()');
+    next();
+  });
 
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: production ? '1d' : 0, index: false }));
 
@@ -120,20 +128,29 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
       return TUNNELLED_METHODS.has(method) ? method : '';
     }),
   );
-  app.use(sessionMiddleware({ db, secret: sessionSecret, secureCookie: production }));
+  app.use(
+    sessionMiddleware({
+      db,
+      secret: sessionSecret,
+      secureCookie: production,
+      idleTimeoutMin: config.sessionIdleTimeoutMin,
+    }),
+  );
   app.use(csrfSynchronisedProtection);
   app.use(flash);
-  app.use(loadCurrentUser(users));
+  app.use(loadCurrentUser(users, { absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));
   app.use((req, res, next) => {
     // Generated on first use, so pages without a form don't start a session.
     res.locals.csrfToken = () => generateToken(req);
     res.locals.currentPath = req.originalUrl;
+    // Pages for a logged-in person stay out of shared caches and the back-forward cache.
+    if (req.user) res.setHeader('Cache-Control', 'no-store');
     next();
   });
 
   app.use(postsRouter(createPostsController(posts)));
   app.use(usersRouter(createUsersController(users, posts)));
-  app.use(accountsRouter(createAccountsController(users)));
+  app.use(accountsRouter(createAccountsController(users), createRateLimits(db.sequelize, config)));
 
   app.use(notFound);
   app.use(errorHandler({ showStack: config.env === 'development' }));

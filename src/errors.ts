@@ -39,6 +39,12 @@ export class ConflictError extends FieldError {
   }
 }
 
+export class TooManyRequestsError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many attempts. Please wait a few minutes and try again.', 429);
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(message = 'The service is temporarily unavailable. Please try again in a moment.') {
     super(message, 503);

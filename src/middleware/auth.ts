@@ -3,14 +3,21 @@ import type { Request, RequestHandler } from 'express';
 import type { SessionUser, UsersService } from '../services/users.service.js';
 import { paths } from '../paths.js';
 
-export function loadCurrentUser(users: UsersService): RequestHandler {
+export function loadCurrentUser(users: UsersService, options: { absoluteTimeoutMin: number }): RequestHandler {
+  const absoluteTimeoutMs = options.absoluteTimeoutMin * 60_000;
   return async (req, res, next) => {
-    const userId = req.session.userId;
+    const { userId, authenticatedAt } = req.session;
     if (userId !== undefined) {
-      const user = await users.findSessionUser(userId);
-      // The account was deleted while this session lived on: treat it as logged out.
-      if (user) req.user = user;
-      else delete req.session.userId;
+      if (authenticatedAt === undefined || Date.now() - authenticatedAt > absoluteTimeoutMs) {
+        // However active, a login lasts only so long: then the person proves it is them again.
+        await promisify(req.session.regenerate.bind(req.session))();
+        req.flash('info', 'Your session has expired. Please log in again.');
+      } else {
+        const user = await users.findSessionUser(userId);
+        // The account was deleted while this session lived on: treat it as logged out.
+        if (user) req.user = user;
+        else delete req.session.userId;
+      }
     }
     res.locals.currentUser = req.user;
     next();
@@ -37,6 +44,7 @@ export function currentUser(req: Request): SessionUser {
 export async function logIn(req: Request, userId: number): Promise<void> {
   await promisify(req.session.regenerate.bind(req.session))();
   req.session.userId = userId;
+  req.session.authenticatedAt = Date.now();
   await promisify(req.session.save.bind(req.session))();
 }
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import { isDatabaseUnavailable } from '../services/db-errors.js';
 
 const TITLES: Record<number, string> = {
@@ -52,6 +52,7 @@ export function errorHandler(options: { showStack: boolean }): ErrorRequestHandl
       req.log.error({ err: error }, 'request failed');
     }
     if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(status).render('errors/error', {
       title: TITLES[status] ?? 'Error',
       status,

@@ -6,10 +6,14 @@ import type { Database } from '../db/database.js';
 const PgStore = connectPgSimple(session);
 
 export const SESSION_COOKIE = 'sid';
-const TWO_WEEKS_MS = 14 * 24 * 60 * 60 * 1000;
 
 /** Server-side sessions in the `sessions` table; the browser holds only a signed id. */
-export function sessionMiddleware(options: { db: Database; secret: string; secureCookie: boolean }): RequestHandler {
+export function sessionMiddleware(options: {
+  db: Database;
+  secret: string;
+  secureCookie: boolean;
+  idleTimeoutMin: number;
+}): RequestHandler {
   return session({
     name: SESSION_COOKIE,
     secret: options.secret,
@@ -21,13 +25,16 @@ export function sessionMiddleware(options: { db: Database; secret: string; secur
       pruneSessionInterval: 15 * 60,
     }),
     resave: false,
+    // Every response pushes the expiry back by the idle timeout, in the cookie and in the
+    // store, whose `expire` column is what ends an idle session server-side.
+    rolling: true,
     // No row for a visitor until there is something to keep (a CSRF token, a login).
     saveUninitialized: false,
     cookie: {
       httpOnly: true,
       sameSite: 'lax',
       secure: options.secureCookie,
-      maxAge: TWO_WEEKS_MS,
+      maxAge: options.idleTimeoutMin * 60_000,
     },
   });
 }

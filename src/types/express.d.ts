@@ -4,6 +4,8 @@ import type { Flash } from '../middleware/flash.js';
 declare module 'express-session' {
   interface SessionData {
     userId?: number;
+    /** When this session logged in (ms since the epoch): it ends a fixed time later. */
+    authenticatedAt?: number;
     flash?: Flash[];
   }
 }

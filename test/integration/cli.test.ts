@@ -31,7 +31,7 @@ const SEEDERS = fs
   .readdirSync(path.join(ROOT, 'seeders'))
   .filter((f) => f.endsWith('.ts'))
   .sort();
-const APP_TABLES = ['posts', 'sessions', 'users'];
+const APP_TABLES = ['posts', 'rate_limits', 'sessions', 'users'];
 const INDEXES = [
   'posts_author_created_at_idx',
   'posts_author_published_at_idx',
@@ -240,6 +240,13 @@ describe('db:migrate:undo one step at a time', () => {
 
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
+    [
+      '20261121000500-create-rate-limits.ts',
+      'drops rate_limits and leaves sessions',
+      async (db) => {
+        assert.deepEqual(await appTables(db), ['posts', 'sessions', 'users']);
+      },
+    ],
     [
       '20261121000400-create-sessions.ts',
       'drops sessions and leaves posts',

@@ -1,0 +1,63 @@
+import type { Request, RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from '../config.js';
+import { TooManyRequestsError } from '../errors.js';
+import { PostgresRateLimitStore } from '../security/rate-limit-store.js';
+
+const FIFTEEN_MINUTES_MS = 15 * 60_000;
+const ONE_HOUR_MS = 60 * 60_000;
+
+function limiter(
+  sequelize: Sequelize,
+  prefix: string,
+  options: {
+    windowMs: number;
+    limit: number;
+    keyGenerator?: (req: Request) => string;
+    skip?: (req: Request) => boolean;
+    skipSuccessfulRequests?: boolean;
+  },
+): RequestHandler {
+  return rateLimit({
+    ...options,
+    store: new PostgresRateLimitStore(sequelize, prefix),
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // Refusals are rendered like every other error: the 429 page, in the site's layout.
+    handler: (req, _res, next) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const seconds = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 60;
+      next(new TooManyRequestsError(seconds));
+    },
+  });
+}
+
+/** The account a login form names, as its limit's key. */
+function loginKey(req: Request): string | undefined {
+  const login = (req.body as { login?: unknown } | undefined)?.login;
+  return typeof login === 'string' && login.trim() !== '' ? login.trim().toLowerCase() : undefined;
+}
+
+/**
+ * Brute-force brakes, counted in PostgreSQL so all processes share them: logins per IP
+ * address, failed logins per account (from any address), and sign-ups per IP address.
+ */
+export function createRateLimits(sequelize: Sequelize, config: AppConfig) {
+  return {
+    login: [
+      limiter(sequelize, 'login-ip:', { windowMs: FIFTEEN_MINUTES_MS, limit: config.loginLimitPerIp }),
+      limiter(sequelize, 'login-account:', {
+        windowMs: FIFTEEN_MINUTES_MS,
+        limit: config.loginLimitPerAccount,
+        keyGenerator: (req) => loginKey(req) ?? '',
+        skip: (req) => loginKey(req) === undefined,
+        // Only failures count: a successful login gives its attempt back.
+        skipSuccessfulRequests: true,
+      }),
+    ],
+    signup: [limiter(sequelize, 'signup-ip:', { windowMs: ONE_HOUR_MS, limit: config.signupLimitPerIp })],
+  };
+}
+
+export type RateLimits = ReturnType<typeof createRateLimits>;
