@@ -33,6 +33,8 @@ export const notFound: RequestHandler = (_req, _res, next) => {
 function classify(error: unknown): { status: number; message?: string } {
   if (error instanceof AppError) return { status: error.status, message: error.message };
   if (isDatabaseUnavailable(error)) return { status: 503 };
+  // A path with broken percent-encoding: the router could not decode it.
+  if (error instanceof URIError) return { status: 400 };
   // http-errors from body-parser (400, 413, 415) and csrf-sync (403) carry a safe status.
   const { status, code, expose } = (error ?? {}) as { status?: unknown; code?: unknown; expose?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {

@@ -55,7 +55,9 @@ export const pageQuery: ValidationChain = query('page')
   .optional()
   .isString()
   .bail()
-  .isInt({ min: 1, max: 1_000_000, allow_leading_zeroes: false })
+  .matches(/^[1-9][0-9]{0,6}$/)
+  .bail()
+  .isInt({ max: 1_000_000 })
   .toInt();
 export const searchQuery: ValidationChain = query('q')
   .optional()
@@ -66,8 +68,11 @@ export const searchQuery: ValidationChain = query('q')
   .customSanitizer((value: string) => value.replace(new RegExp(CONTROL_CHARACTERS, 'g'), ' '))
   .trim()
   .isLength({ max: 200 });
+// Digits only, no sign or leading zero: one URL per post.
 export const idParam: ValidationChain = param('id')
-  .isInt({ min: 1, max: 2_147_483_647, allow_leading_zeroes: false })
+  .matches(/^[1-9][0-9]{0,9}$/)
+  .bail()
+  .isInt({ max: 2_147_483_647 })
   .toInt();
 export const usernameParam: ValidationChain = param('username').matches(/^[A-Za-z0-9_]{3,30}$/);
 
