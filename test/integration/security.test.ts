@@ -8,7 +8,7 @@ import { User } from '../../src/models/index.js';
 import { verifyPassword } from '../../src/services/passwords.js';
 import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
 import { Browser } from '../helpers/browser.js';
-import { createUser, PASSWORD } from '../helpers/factories.js';
+import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
 
 let t: TestApp;
 before(async () => {
@@ -235,7 +235,66 @@ describe('rate limits', () => {
   });
 });
 
+/** The headers of part 1 of the hardening issue, on one response. */
+function assertSecurityHeaders(res: request.Response, what: string): void {
+  const csp = String(res.headers['content-security-policy']);
+  for (const directive of [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "frame-ancestors 'none'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ]) {
+    assert.ok(csp.split(';').includes(directive), `${what}: CSP lacks ${directive}: ${csp}`);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, what);
+  assert.equal(res.headers['x-content-type-options'], 'nosniff', what);
+  assert.equal(res.headers['x-frame-options'], 'DENY', what);
+  assert.equal(res.headers['referrer-policy'], 'strict-origin-when-cross-origin', what);
+  assert.equal(res.headers['x-powered-by'], undefined, what);
+  assert.ok(res.headers['permissions-policy'], what);
+}
+
 describe('response headers', () => {
+  test('every page, anonymous or logged in, and every error page › the security headers', async () => {
+    await resetLimits();
+    const owner = await createUser();
+    const other = await createUser();
+    const post = await createPost(t.db, owner);
+    const anonymous = new Browser(t.app);
+    const member = await Browser.loggedIn(t.app, owner);
+    const stranger = await Browser.loggedIn(t.app, other);
+    const pages: [string, Browser, string, number][] = [
+      ['GET', anonymous, '/', 200],
+      ['GET', anonymous, '/posts', 200],
+      ['GET', anonymous, '/posts?q=x', 200],
+      ['GET', anonymous, `/posts/${post.id}`, 200],
+      ['GET', anonymous, '/users', 200],
+      ['GET', anonymous, `/users/${owner.username}`, 200],
+      ['GET', anonymous, '/signup', 200],
+      ['GET', anonymous, '/login', 200],
+      ['GET', anonymous, '/posts/new', 303],
+      ['GET', anonymous, '/no/such/page', 404],
+      ['GET', anonymous, '/posts/%E0%A4%A', 400],
+      ['GET', member, '/posts/new', 200],
+      ['GET', member, `/posts/${post.id}/edit`, 200],
+      ['GET', member, `/users/${owner.username}/edit`, 200],
+      ['GET', stranger, `/posts/${post.id}/edit`, 403],
+      ['POST', member, '/posts', 422],
+      ['POST', anonymous, '/logout', 403],
+    ];
+    for (const [method, browser, path, status] of pages) {
+      const res =
+        method === 'GET'
+          ? await browser.get(path)
+          : await browser.submit('POST', path, {}, { csrf: path === '/logout' ? null : undefined });
+      assert.equal(res.status, status, `${method} ${path}`);
+      assertSecurityHeaders(res, `${method} ${path}`);
+    }
+  });
+
   test('any page › Permissions-Policy denies powerful features', async () => {
     const res = await request(t.app).get('/');
     assert.match(String(res.headers['permissions-policy']), /camera=\(\)/);
