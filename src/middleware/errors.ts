@@ -59,7 +59,8 @@ export function errorHandler(options: { showStack: boolean }): ErrorRequestHandl
       title: TITLES[status] ?? 'Error',
       status,
       message: message ?? MESSAGES[status] ?? TITLES[status] ?? 'Error',
-      stack: options.showStack && error instanceof Error ? error.stack : undefined,
+      // Only a server fault has a stack worth reading; a 404 or 429 is expected behaviour.
+      stack: options.showStack && status >= 500 && error instanceof Error ? error.stack : undefined,
     });
   };
 }

@@ -68,6 +68,18 @@ describe('every page', () => {
     assert.match(res.text, /Page not found/);
   });
 
+  test('an expected error in development › no stack trace on the page', async () => {
+    const dev = createApp({
+      config: { ...TEST_APP_CONFIG, env: 'development' },
+      db: t.db,
+      logger: pino({ level: 'silent' }),
+      sessionSecret: 'x'.repeat(40),
+    });
+    const res = await request(dev).get('/posts/99999999');
+    assert.equal(res.status, 404);
+    assert.doesNotMatch(res.text, /class="stack"|NotFoundError/);
+  });
+
   test('the stylesheet › served by the app', async () => {
     const res = await request(t.app).get('/static/site.css');
     assert.equal(res.status, 200);
