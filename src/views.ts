@@ -25,9 +25,31 @@ const dateFormat = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'UTC',
 });
 
+const relativeFormat = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function formatDate(date: Date | string): string {
+  return dateFormat.format(new Date(date));
+}
+
+/** "just now", "5 minutes ago", "yesterday", "3 weeks ago"; the date itself past two months. */
+export function timeAgo(date: Date | string, now: number = Date.now()): string {
+  const seconds = (new Date(date).getTime() - now) / 1000;
+  const distance = Math.abs(seconds);
+  if (distance < MINUTE) return 'just now';
+  if (distance < HOUR) return relativeFormat.format(Math.round(seconds / MINUTE), 'minute');
+  if (distance < DAY) return relativeFormat.format(Math.round(seconds / HOUR), 'hour');
+  if (distance < 14 * DAY) return relativeFormat.format(Math.round(seconds / DAY), 'day');
+  if (distance < 60 * DAY) return relativeFormat.format(Math.round(seconds / (7 * DAY)), 'week');
+  return formatDate(date);
+}
+
 /** Helpers every view can call. */
 export const viewHelpers = {
-  formatDate: (date: Date | string): string => dateFormat.format(new Date(date)),
+  formatDate,
+  timeAgo: (date: Date | string): string => timeAgo(date),
   isoDate: (date: Date | string): string => new Date(date).toISOString(),
   plural: (count: number, one: string, many = `${one}s`): string =>
     `${count.toLocaleString('en')} ${count === 1 ? one : many}`,

@@ -1,0 +1,16 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { timeAgo } from '../../src/views.js';
+
+const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
+const ago = (seconds: number): Date => new Date(NOW - seconds * 1000);
+
+test('timeAgo › readable relative forms for recent dates, the date itself for old ones', () => {
+  assert.equal(timeAgo(ago(20), NOW), 'just now');
+  assert.equal(timeAgo(ago(5 * 60), NOW), '5 minutes ago');
+  assert.equal(timeAgo(ago(3 * 3600), NOW), '3 hours ago');
+  assert.equal(timeAgo(ago(26 * 3600), NOW), 'yesterday');
+  assert.equal(timeAgo(ago(4 * 86400), NOW), '4 days ago');
+  assert.equal(timeAgo(ago(21 * 86400), NOW), '3 weeks ago');
+  assert.equal(timeAgo(ago(90 * 86400), NOW), '23 Aug 2026');
+});
