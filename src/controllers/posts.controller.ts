@@ -20,13 +20,16 @@ export function createPostsController(posts: PostsService) {
   function renderForm(
     res: Response,
     status: number,
-    locals: { post?: { id: number }; values: FormView; errors?: Record<string, string> },
+    locals: { post?: { id: number }; values: FormView; errors?: Record<string, string>; preview?: string },
   ): void {
     res.status(status).render('posts/form', {
       title: locals.post ? 'Edit post' : 'New post',
       post: locals.post,
       values: locals.values,
       errors: locals.errors ?? {},
+      preview: locals.preview,
+      // The preview stands beside the source: the page needs the width.
+      wide: locals.preview !== undefined,
     });
   }
 
@@ -36,6 +39,24 @@ export function createPostsController(posts: PostsService) {
       ...typedValues(req, ['title', 'body'] as const),
       published: (req.body as { published?: unknown } | undefined)?.published === true,
     };
+  }
+
+  /**
+   * Shows the form again instead of saving when the input is invalid (422) or when the
+   * Preview button was pressed (200, with the rendered Markdown beside the source).
+   */
+  function formInsteadOfSaving(req: Request, res: Response, post?: { id: number }): boolean {
+    const errors = fieldErrors(req);
+    const previewing = (req.body as { preview?: unknown } | undefined)?.preview !== undefined;
+    if (!errors && !previewing) return false;
+    const values = typedPost(req);
+    renderForm(res, errors ? 422 : 200, {
+      post,
+      values,
+      errors,
+      preview: previewing ? renderMarkdown(values.body) : undefined,
+    });
+    return true;
   }
 
   return {
@@ -54,11 +75,7 @@ export function createPostsController(posts: PostsService) {
     },
 
     create: async (req: Request, res: Response): Promise<void> => {
-      const errors = fieldErrors(req);
-      if (errors) {
-        renderForm(res, 422, { values: typedPost(req), errors });
-        return;
-      }
+      if (formInsteadOfSaving(req, res)) return;
       const input = formData<PostForm>(req);
       const post = await posts.create(currentUser(req).id, input);
       req.flash('success', input.published ? 'Your post is published.' : 'Your draft is saved.');
@@ -85,11 +102,7 @@ export function createPostsController(posts: PostsService) {
     update: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
-      const errors = fieldErrors(req);
-      if (errors) {
-        renderForm(res, 422, { post, values: typedPost(req), errors });
-        return;
-      }
+      if (formInsteadOfSaving(req, res, post)) return;
       await posts.update(post, formData<PostForm>(req));
       req.flash('success', 'Your changes are saved.');
       res.redirect(303, paths.posts.show(post.id));

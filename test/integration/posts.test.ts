@@ -404,3 +404,46 @@ test('after everything above, every posts_count is exact', async () => {
   assert.equal(await counterMismatches(t.db), 0);
   assert.ok((await User.count()) > 0);
 });
+
+describe('previewing a post (no JavaScript needed)', () => {
+  test('POST /posts with Preview › 200, the form again with the sanitized rendering beside it, nothing saved', async () => {
+    const author = await createUser();
+    const browser = await loggedIn(author);
+    const res = await browser.submit('POST', '/posts', {
+      title: 'Draft title',
+      body: '**bold** <script>alert(1)</script>',
+      preview: '1',
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<h2 id="preview-title">Preview<\/h2>/);
+    assert.match(res.text, /<strong>bold<\/strong>/);
+    assert.doesNotMatch(res.text, /<script>alert/);
+    assert.match(res.text, /value="Draft title"/);
+    assert.match(res.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/textarea>/);
+    assert.equal(await Post.count({ where: { authorId: author.id } }), 0);
+  });
+
+  test('PUT /posts/:id with Preview › the post is unchanged', async () => {
+    const author = await createUser();
+    const post = await createPost(t.db, author, { title: 'Saved title', body: 'saved' });
+    const res = await (
+      await loggedIn(author)
+    ).submit('PUT', `/posts/${post.id}`, {
+      title: 'Changed',
+      body: '# Changed',
+      preview: '1',
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<h1>Changed<\/h1>/);
+    await post.reload();
+    assert.equal(post.title, 'Saved title');
+  });
+
+  test('Preview with an invalid title › 422 with the error, and the preview still shown', async () => {
+    const browser = await loggedIn(await createUser());
+    const res = await browser.submit('POST', '/posts', { title: '', body: '_soon_', preview: '1' });
+    assert.equal(res.status, 422);
+    assert.match(res.text, /Give your post a title/);
+    assert.match(res.text, /<em>soon<\/em>/);
+  });
+});
