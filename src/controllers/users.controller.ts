@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { activityChart } from '../activity-chart.js';
 import { FieldError } from '../errors.js';
 import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
@@ -62,15 +63,17 @@ export function createUsersController(users: UsersService, posts: PostsService) 
       const { username, page } = urlData<{ username: string; page: number }>(req);
       const user = await users.findByUsername(username);
       const isOwner = req.user?.id === user.id;
-      const [postsPage, lastPostAt] = await Promise.all([
+      const [postsPage, lastPostAt, weeks] = await Promise.all([
         posts.listByAuthor({ authorId: user.id, includeDrafts: isOwner, page }),
         posts.lastPublishedAt(user.id),
+        posts.weeklyActivity(user.id),
       ]);
       res.render('users/show', {
         title: user.displayName,
         user,
         postsPage,
         lastPostAt,
+        activity: activityChart(weeks),
         isOwner,
         canEdit: can.editUser(req.user, user),
       });

@@ -1,4 +1,4 @@
-import { Op, type Sequelize, type WhereOptions } from 'sequelize';
+import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { toExcerpt } from '../markdown.js';
 import { Post, User } from '../models/index.js';
@@ -9,6 +9,11 @@ export interface PostInput {
   title: string;
   body: string;
   published: boolean;
+}
+
+export interface WeekActivity {
+  weekStart: Date;
+  posts: number;
 }
 
 export interface PostSummary {
@@ -93,6 +98,24 @@ export function createPostsService(sequelize: Sequelize) {
         Post.count({ where }),
       ]);
       return toPage(items, total, options.page);
+    },
+
+    /**
+     * Published posts per week over the last 52 weeks, oldest first, empty weeks included:
+     * one grouped query, each week an index range scan on (author_id, published_at).
+     */
+    weeklyActivity(authorId: number): Promise<WeekActivity[]> {
+      return sequelize.query<WeekActivity>(
+        `SELECT weeks.week AS "weekStart", count(p.id)::int AS posts
+           FROM generate_series(date_trunc('week', now()) - interval '51 weeks',
+                                date_trunc('week', now()), interval '1 week') AS weeks(week)
+           LEFT JOIN posts p
+             ON p.author_id = $1 AND p.published
+            AND p.published_at >= weeks.week AND p.published_at < weeks.week + interval '1 week'
+          GROUP BY weeks.week
+          ORDER BY weeks.week`,
+        { bind: [authorId], type: QueryTypes.SELECT },
+      );
     },
 
     async lastPublishedAt(authorId: number): Promise<Date | null> {
