@@ -150,8 +150,8 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
     next();
   });
 
-  app.use(postsRouter(createPostsController(posts)));
-  app.use(usersRouter(createUsersController(users, posts)));
+  app.use(postsRouter(createPostsController(posts, config)));
+  app.use(usersRouter(createUsersController(users, posts, config)));
   app.use(accountsRouter(createAccountsController(users), createRateLimits(db.sequelize, config)));
 
   app.use(notFound);

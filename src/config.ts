@@ -37,6 +37,8 @@ export interface Config {
   readonly sessionSecret: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   readonly logLevel: string;
+  /** The site's public address (https://example.com), for absolute links in feeds; else taken from each request. */
+  readonly publicUrl: string | undefined;
   /** Proxy hops in front of the app (X-Forwarded-*); 0 when clients connect directly. */
   readonly trustProxy: number;
   /** Local state of a development install: embedded PostgreSQL, generated session secret. */
@@ -47,6 +49,7 @@ export interface Config {
 export type AppConfig = Pick<
   Config,
   | 'env'
+  | 'publicUrl'
   | 'trustProxy'
   | 'sessionIdleTimeoutMin'
   | 'sessionAbsoluteTimeoutMin'
@@ -85,6 +88,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
+  const publicUrl = env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined;
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+$/.test(publicUrl)) {
+    problems.push('PUBLIC_URL must be an http(s) origin like https://example.com (no path)');
+  }
+
   const sessionSecret = env.SESSION_SECRET || undefined;
   if (nodeEnv === 'production' && sessionSecret === undefined) {
     problems.push('SESSION_SECRET is required in production');
@@ -119,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signupLimitPerIp: integer('RATE_LIMIT_SIGNUP_PER_IP', 10, 1, 1_000_000),
     sessionSecret,
     logLevel,
+    publicUrl,
     trustProxy: integer('TRUST_PROXY', 0, 0, 10),
     dataDir: path.resolve(env.DATA_DIR || '.data'),
   };

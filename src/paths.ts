@@ -22,6 +22,7 @@ export const paths = {
   logout: '/logout',
   posts: {
     index: (query?: Query) => withQuery('/posts', query),
+    feed: '/posts.atom',
     new: '/posts/new',
     create: '/posts',
     show: (id: number) => `/posts/${id}`,
@@ -32,6 +33,7 @@ export const paths = {
     show: (username: string, query?: Query) => withQuery(user(username), query),
     edit: (username: string) => `${user(username)}/edit`,
     password: (username: string) => `${user(username)}/password`,
+    feed: (username: string) => `${user(username)}/posts.atom`,
   },
   withQuery,
 } as const;

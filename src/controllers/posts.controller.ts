@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { atomFeed, originOf } from '../feeds.js';
 import { renderMarkdown } from '../markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
@@ -16,7 +17,9 @@ interface FormView {
   published: boolean;
 }
 
-export function createPostsController(posts: PostsService) {
+const FEED_ENTRIES = 20;
+
+export function createPostsController(posts: PostsService, options: { publicUrl: string | undefined }) {
   function renderForm(
     res: Response,
     status: number,
@@ -62,6 +65,20 @@ export function createPostsController(posts: PostsService) {
   return {
     home: async (_req: Request, res: Response): Promise<void> => {
       res.render('home', { title: 'Home', posts: await posts.latest(HOME_POSTS) });
+    },
+
+    feed: async (req: Request, res: Response): Promise<void> => {
+      const entries = await posts.feedEntries({ limit: FEED_ENTRIES });
+      res.type('application/atom+xml').send(
+        atomFeed({
+          origin: originOf(req, options.publicUrl),
+          title: 'Users and posts: latest posts',
+          description: 'The newest posts published on Users and posts.',
+          feedPath: paths.posts.feed,
+          pagePath: paths.posts.index(),
+          posts: entries,
+        }),
+      );
     },
 
     index: async (req: Request, res: Response): Promise<void> => {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { activityChart } from '../activity-chart.js';
+import { atomFeed, originOf } from '../feeds.js';
 import { FieldError } from '../errors.js';
 import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
@@ -14,7 +15,13 @@ import { typedValues } from './form.js';
 
 const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'website', 'github', 'role'] as const;
 
-export function createUsersController(users: UsersService, posts: PostsService) {
+const FEED_ENTRIES = 20;
+
+export function createUsersController(
+  users: UsersService,
+  posts: PostsService,
+  options: { publicUrl: string | undefined },
+) {
   type ProfileValues = Record<(typeof PROFILE_FIELDS)[number], string>;
 
   function storedValues(user: User): ProfileValues {
@@ -74,9 +81,27 @@ export function createUsersController(users: UsersService, posts: PostsService) 
         postsPage,
         lastPostAt,
         activity: activityChart(weeks),
+        feed: { title: `${user.displayName}: posts`, href: paths.users.feed(user.username) },
         isOwner,
         canEdit: can.editUser(req.user, user),
       });
+    },
+
+    feed: async (req: Request, res: Response): Promise<void> => {
+      const { username } = urlData<{ username: string }>(req);
+      const user = await users.findByUsername(username);
+      const entries = await posts.feedEntries({ limit: FEED_ENTRIES, authorId: user.id });
+      res.type('application/atom+xml').send(
+        atomFeed({
+          origin: originOf(req, options.publicUrl),
+          title: `${user.displayName} on Users and posts`,
+          description: `The newest posts by ${user.displayName} (@${user.username}).`,
+          feedPath: paths.users.feed(user.username),
+          pagePath: paths.users.show(user.username),
+          posts: entries,
+          author: { name: user.displayName, path: paths.users.show(user.username) },
+        }),
+      );
     },
 
     edit: async (req: Request, res: Response): Promise<void> => {

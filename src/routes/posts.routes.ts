@@ -8,6 +8,7 @@ export function postsRouter(posts: PostsController): Router {
   return Router()
     .get('/', posts.home)
     .get('/posts', pageQuery, searchQuery, posts.index)
+    .get('/posts.atom', posts.feed)
     .get('/posts/new', requireLogin, posts.new)
     .post('/posts', requireLogin, postRules, posts.create)
     .get('/posts/:id', idParam, posts.show)

@@ -8,6 +8,7 @@ export function usersRouter(users: UsersController): Router {
   return Router()
     .get('/users', pageQuery, searchQuery, users.index)
     .get('/users/:username', usernameParam, pageQuery, users.show)
+    .get('/users/:username/posts.atom', usernameParam, users.feed)
     .get('/users/:username/edit', requireLogin, usernameParam, users.edit)
     .put('/users/:username', requireLogin, usernameParam, profileRules, users.update)
     .put('/users/:username/password', requireLogin, usernameParam, passwordRules, users.changePassword)

@@ -123,6 +123,17 @@ export function createPostsService(sequelize: Sequelize) {
       return last ?? null;
     },
 
+    /** The newest published posts, whole, for a feed: the site's, or one author's. */
+    feedEntries(options: { limit: number; authorId?: number }): Promise<Post[]> {
+      return Post.findAll({
+        where: options.authorId === undefined ? { published: true } : { published: true, authorId: options.authorId },
+        attributes: ['id', 'title', 'body', 'publishedAt', 'updatedAt'],
+        include: [{ model: User, as: 'author', attributes: ['username', 'displayName'] }],
+        order: newestFirst,
+        limit: options.limit,
+      });
+    },
+
     /** A post with its author, as `viewer` may see it: drafts only for who may edit them. */
     async findVisible(id: number, viewer: Actor | undefined): Promise<Post> {
       const post = await Post.findByPk(id, {

@@ -28,6 +28,7 @@ type HtmlElement = ReturnType<typeof DomUtils.findAll>[number];
 // ---------------------------------------------------------------------------------------
 
 // The app has no scripts, frames, plugins or styles of its own: any of these on a page came from input.
+// Its only SVG is the profile's activity chart, drawn with inert shapes (SVG_DRAWING).
 const FORBIDDEN_TAGS = new Set([
   'script',
   'iframe',
@@ -36,11 +37,11 @@ const FORBIDDEN_TAGS = new Set([
   'object',
   'embed',
   'applet',
-  'svg',
   'math',
   'base',
   'style',
 ]);
+const SVG_DRAWING = new Set(['title', 'desc', 'g', 'line', 'rect', 'text']);
 const URL_ATTRIBUTES = new Set([
   'href',
   'src',
@@ -86,6 +87,11 @@ function htmlProblems(html: string): string[] {
     const name = element.name.toLowerCase();
     const shown = describeElement(element);
     if (FORBIDDEN_TAGS.has(name)) problems.push(`<${name}> element: ${shown}`);
+    if (name === 'svg') {
+      for (const inner of DomUtils.findAll(() => true, element.children)) {
+        if (!SVG_DRAWING.has(inner.name.toLowerCase())) problems.push(`<svg> containing <${inner.name}>: ${shown}`);
+      }
+    }
     if (name === 'meta' && 'http-equiv' in element.attribs) problems.push(`<meta http-equiv>: ${shown}`);
     if (name === 'form' && !SAME_SITE_PATH.test(element.attribs.action ?? '')) {
       problems.push(`<form> whose action is not a path on this site: ${shown}`);
@@ -169,7 +175,14 @@ describe('the HTML safety oracle', () => {
     ['a control character before javascript:', '<a href="\u0001javascript:alert(1)">x</a>', /href/],
     ['a vbscript: link', '<a href="vbscript:msgbox(1)">x</a>', /href with a javascript/],
     ['a data: image', '<img src="data:image/svg+xml,<svg onload=alert(1)>">', /src with a javascript/],
-    ['an svg element', '<svg><circle r="1"></circle></svg>', /<svg> element/],
+    ['an svg beyond inert shapes', '<svg><circle r="1"></circle></svg>', /<svg> containing <circle>/],
+    ['an svg with a script', '<svg><script>alert(1)</script></svg>', /<script> element/],
+    ['an svg with a handler', '<svg onload="alert(1)"><rect/></svg>', /event handler attribute onload/],
+    [
+      'an svg with a foreign object',
+      '<svg><foreignObject><p>x</p></foreignObject></svg>',
+      /<svg> containing <foreignobject>/i,
+    ],
     ['a math element with xlink:href', '<math><mi xlink:href="javascript:alert(1)">x</mi></math>', /<math>.*|xlink/],
     ['an iframe', '<iframe src="https://example.com"></iframe>', /<iframe> element/],
     ['an object', '<object data="x.swf"></object>', /<object> element/],
@@ -190,6 +203,10 @@ describe('the HTML safety oracle', () => {
   }
 
   const safe: [string, string][] = [
+    [
+      'an inert chart',
+      '<svg viewBox="0 0 10 10" role="img"><title>Chart</title><line x1="0" y1="9" x2="10" y2="9"/><rect x="1" y="1" width="2" height="8"><title>1 post</title></rect><text x="0" y="10">Jan</text></svg>',
+    ],
     ['escaped markup as text', '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>'],
     ['an escaped attribute breakout', '<input value="&quot; onmouseover=&quot;alert(1)">'],
     ['handler-like text', '<p>onclick=alert(1) javascript:alert(1)</p>'],

@@ -28,16 +28,14 @@ test('weeklyActivity › 52 weeks oldest first, empty weeks as 0, only this auth
 
   // One statement, whatever the data: count what Sequelize sends while it runs.
   let queries = 0;
-  const weeks = await createPostsService(t.db.sequelize).weeklyActivity(author.id);
-  const counting = t.db.sequelize.options.logging;
-  t.db.sequelize.options.logging = (...args: unknown[]) => {
+  t.db.sequelize.addHook('beforeQuery', 'countQueries', () => {
     queries++;
-    if (typeof counting === 'function') (counting as (...a: unknown[]) => void)(...args);
-  };
+  });
+  let weeks;
   try {
-    await createPostsService(t.db.sequelize).weeklyActivity(author.id);
+    weeks = await createPostsService(t.db.sequelize).weeklyActivity(author.id);
   } finally {
-    t.db.sequelize.options.logging = counting;
+    t.db.sequelize.removeHook('beforeQuery', 'countQueries');
   }
   assert.equal(queries, 1);
 
