@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 
 export interface Flash {
   type: 'success' | 'info' | 'error';
@@ -14,5 +14,18 @@ export const flash: RequestHandler = (req, res, next) => {
   // Only touch the session when there was something to show, so that an anonymous
   // visitor's page view never writes a session row.
   if (req.session.flash) delete req.session.flash;
+
+  // express-session saves a changed session as the response ends, but a browser may follow
+  // the redirect before that save lands, and the next page would miss the message: a
+  // redirect carrying one waits for the save.
+  const redirect = res.redirect.bind(res) as (status: number, url: string) => void;
+  res.redirect = (statusOrUrl: number | string, maybeUrl?: string) => {
+    const [status, url] = typeof statusOrUrl === 'number' ? [statusOrUrl, maybeUrl!] : [302, statusOrUrl];
+    if (!req.session?.flash?.length) {
+      redirect(status, url);
+      return;
+    }
+    req.session.save((error) => (error ? next(error) : redirect(status, url)));
+  };
   next();
 };
