@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 
 export interface Flash {
   type: 'success' | 'info' | 'error';
