@@ -24,11 +24,17 @@ import { createPostsService } from './services/posts.service.js';
 import { createUsersService } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './views.js';
 
+/** What the process tells the app about its own life: set when shutdown begins. */
+export interface Lifecycle {
+  draining: boolean;
+}
+
 export interface AppDeps {
   config: AppConfig;
   db: Database;
   logger: Logger;
   sessionSecret: string;
+  lifecycle?: Lifecycle;
 }
 
 const PUBLIC_DIR = path.resolve(__dirname, '../public');
@@ -39,7 +45,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const TUNNELLED_METHODS = new Set(['PUT', 'DELETE']);
 
 /** Builds the application: no listening, no connecting, no work at import. */
-export function createApp({ config, db, logger, sessionSecret }: AppDeps): Express {
+export function createApp({ config, db, logger, sessionSecret, lifecycle = { draining: false } }: AppDeps): Express {
   const production = config.env === 'production';
   const app = express();
 
@@ -104,7 +110,17 @@ export function createApp({ config, db, logger, sessionSecret }: AppDeps): Expre
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');
   });
+  app.use((_req, res, next) => {
+    // While draining, every response closes its connection: keep-alive clients reconnect
+    // to another process instead of waiting on this one.
+    if (lifecycle.draining) res.setHeader('Connection', 'close');
+    next();
+  });
   app.get('/readyz', async (_req, res) => {
+    if (lifecycle.draining) {
+      res.status(503).set('Retry-After', '5').type('text').send('shutting down');
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error('readiness check timed out')), READY_TIMEOUT_MS);

@@ -23,6 +23,10 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   /** Queries slower than this are logged as warnings. */
   readonly dbSlowQueryMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take before they are cut off. */
+  readonly shutdownTimeoutMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
+  readonly metricsToken: string | undefined;
   /** A session unused this long ends (minutes). */
   readonly sessionIdleTimeoutMin: number;
   /** A session ends this long after its login, however active (minutes). */
@@ -49,6 +53,7 @@ export interface Config {
 export type AppConfig = Pick<
   Config,
   | 'env'
+  | 'metricsToken'
   | 'publicUrl'
   | 'trustProxy'
   | 'sessionIdleTimeoutMin'
@@ -120,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
     dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 10_000, 1, 3_600_000),
     dbSlowQueryMs: integer('DB_SLOW_QUERY_MS', 200, 0, 3_600_000),
+    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    metricsToken: env.METRICS_TOKEN || undefined,
     sessionIdleTimeoutMin: integer('SESSION_IDLE_TIMEOUT_MIN', 7 * 24 * 60, 1, 365 * 24 * 60),
     sessionAbsoluteTimeoutMin: integer('SESSION_ABSOLUTE_TIMEOUT_MIN', 30 * 24 * 60, 1, 365 * 24 * 60),
     loginLimitPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 30, 1, 1_000_000),

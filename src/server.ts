@@ -4,16 +4,15 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createApp } from './app.js';
+import { createApp, type Lifecycle } from './app.js';
 import { type Config, loadConfig } from './config.js';
-import { createDatabase } from './db/database.js';
+import { createDatabase, type Database } from './db/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js';
 import { migrate, pendingMigrations, runSeeders } from './db/migrator.js';
 import { createSequelize } from './db/sequelize.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from './demo.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
-const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /** Outside production the secret is generated once and kept, so sessions survive restarts. */
 function sessionSecret(config: Config): string {
@@ -74,7 +73,8 @@ async function main(): Promise<void> {
   const seeded = await prepareSchema(url, config, logger, embedded);
 
   const db = createDatabase(url, config, logger);
-  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config) });
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
   const server: Server = app.listen(config.port);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -95,26 +95,54 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const forced = setTimeout(() => {
-      logger.error('in-flight requests did not finish in time; closing them');
-      server.closeAllConnections();
-    }, SHUTDOWN_TIMEOUT_MS);
-    forced.unref();
-    // Stop accepting, let in-flight requests finish, drop idle keep-alive sockets.
-    server.close(() => {
-      clearTimeout(forced);
-      void (async () => {
-        await db.close();
-        await embedded?.stop();
-        logger.info('stopped');
-        process.exit(0);
-      })();
-    });
-    server.closeIdleConnections();
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    void stop({ server, db, embedded, lifecycle, logger, timeoutMs: config.shutdownTimeoutMs }).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/**
+ * An orderly stop: readiness turns 503 (a load balancer stops sending traffic), no new
+ * connections, in-flight requests finish (idle keep-alive sockets close now, busy ones
+ * after their response), then the pool and the embedded PostgreSQL stop. Requests still
+ * running after the timeout are cut off, and their database sessions ended so that their
+ * transactions roll back rather than commit for a client that is gone.
+ */
+async function stop(options: {
+  server: Server;
+  db: Database;
+  embedded: EmbeddedDatabase | undefined;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  timeoutMs: number;
+}): Promise<void> {
+  const { server, db, embedded, lifecycle, logger } = options;
+  lifecycle.draining = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+  });
+  if ((await Promise.race([closed, timedOut])) === 'timeout') {
+    logger.error({ timeoutMs: options.timeoutMs }, 'in-flight requests did not finish in time: cutting them off');
+    server.closeAllConnections();
+    await db
+      .terminateSessions()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not end database sessions'));
+    await closed;
+  }
+  clearTimeout(timer);
+  await db.close();
+  await embedded?.stop();
+  logger.info('stopped');
 }
 
 main().catch((error: unknown) => {

@@ -2,13 +2,18 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { initModels } from '../models/index.js';
-import { createSequelize, type PoolSettings } from './sequelize.js';
+import { applicationName, createSequelize, type PoolSettings } from './sequelize.js';
 
 export interface Database {
   readonly sequelize: Sequelize;
   /** The session store's own small pool (connect-pg-simple needs a pg.Pool). */
   readonly sessionPool: pg.Pool;
   close(): Promise<void>;
+  /**
+   * Ends this process's sessions on the server, whatever they are doing: their open
+   * transactions roll back. For a shutdown whose requests did not finish in time.
+   */
+  terminateSessions(): Promise<void>;
 }
 
 export function createDatabase(url: string, settings: PoolSettings, logger?: Logger): Database {
@@ -20,7 +25,7 @@ export function createDatabase(url: string, settings: PoolSettings, logger?: Log
     max: Math.max(2, Math.ceil(settings.dbPoolMax / 4)),
     connectionTimeoutMillis: settings.dbConnectTimeoutMs,
     statement_timeout: settings.dbStatementTimeoutMs,
-    application_name: 'users-and-posts-sessions',
+    application_name: applicationName(),
   });
   // An idle client losing its server emits 'error' on the pool; unhandled, it would
   // crash the process. The next checkout reconnects.
@@ -31,6 +36,18 @@ export function createDatabase(url: string, settings: PoolSettings, logger?: Log
     sessionPool,
     async close() {
       await Promise.allSettled([sequelize.close(), sessionPool.end()]);
+    },
+    async terminateSessions() {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: settings.dbConnectTimeoutMs });
+      await client.connect();
+      try {
+        await client.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+          [applicationName()],
+        );
+      } finally {
+        await client.end();
+      }
     },
   };
 }

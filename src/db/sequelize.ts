@@ -7,6 +7,11 @@ export type PoolSettings = Pick<
   'dbPoolMax' | 'dbPoolMin' | 'dbAcquireTimeoutMs' | 'dbConnectTimeoutMs' | 'dbStatementTimeoutMs' | 'dbSlowQueryMs'
 >;
 
+/** How this process's database sessions are named in pg_stat_activity. */
+export function applicationName(): string {
+  return `users-and-posts:${process.pid}`;
+}
+
 /**
  * The one Sequelize instance of a process. Every timeout is bounded so that a request
  * waiting on a missing database fails (and becomes a 503) instead of hanging.
@@ -29,7 +34,8 @@ export function createSequelize(url: string, settings: PoolSettings, logger?: Lo
       evict: 1_000,
     },
     dialectOptions: {
-      application_name: 'users-and-posts',
+      // Names this process's sessions, so that a forced shutdown can end exactly them.
+      application_name: applicationName(),
       connectionTimeoutMillis: settings.dbConnectTimeoutMs,
       statement_timeout: settings.dbStatementTimeoutMs,
       // A transaction left open by a crashed request must not hold locks forever.

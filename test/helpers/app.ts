@@ -49,6 +49,7 @@ export interface TestApp {
 /** Test settings: limits high enough that only the rate-limit tests meet them. */
 export const TEST_APP_CONFIG: AppConfig = {
   env: 'test',
+  metricsToken: undefined,
   publicUrl: undefined,
   trustProxy: 0,
   sessionIdleTimeoutMin: 60,
