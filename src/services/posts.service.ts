@@ -1,4 +1,5 @@
 import { Op, QueryTypes, type Sequelize, type WhereOptions } from 'sequelize';
+import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { toExcerpt } from '../markdown.js';
 import { Post, User } from '../models/index.js';
@@ -152,7 +153,7 @@ export function createPostsService(sequelize: Sequelize) {
     },
 
     create(authorId: number, input: PostInput): Promise<Post> {
-      return sequelize.transaction(async (transaction) => {
+      return inTransaction(sequelize, async (transaction) => {
         const post = await Post.create(
           {
             authorId,
@@ -175,7 +176,7 @@ export function createPostsService(sequelize: Sequelize) {
     },
 
     async destroy(post: Post): Promise<void> {
-      await sequelize.transaction(async (transaction) => {
+      await inTransaction(sequelize, async (transaction) => {
         const deleted = await Post.destroy({ where: { id: post.id }, transaction });
         // Lost a race with another delete: that one already adjusted the counter.
         if (deleted === 0) throw new NotFoundError('We could not find that post.');

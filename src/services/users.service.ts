@@ -1,4 +1,5 @@
 import { Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import { inTransaction } from '../db/transaction.js';
 import { ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
 import { User } from '../models/index.js';
 import { PROFILE_LINKS, type Profile, type Role } from '../models/user.model.js';
@@ -56,6 +57,8 @@ export function createUsersService(sequelize: Sequelize) {
     const admins = await User.findAll({
       where: { role: 'admin' },
       attributes: ['id'],
+      // Always the same order, so two of these transactions cannot deadlock each other.
+      order: [['id', 'ASC']],
       lock: transaction.LOCK.UPDATE,
       transaction,
     });
@@ -172,7 +175,7 @@ export function createUsersService(sequelize: Sequelize) {
       };
       if (input.role !== undefined && can.changeRole(actor)) changes.role = input.role;
       try {
-        return await sequelize.transaction(async (transaction) => {
+        return await inTransaction(sequelize, async (transaction) => {
           if (changes.role === 'member') await keepAnAdmin(user, transaction);
           return user.update(changes, { transaction });
         });
@@ -187,7 +190,7 @@ export function createUsersService(sequelize: Sequelize) {
         throw new FieldError('currentPassword', 'That is not your current password.');
       }
       const passwordHash = await hashPassword(input.newPassword);
-      await sequelize.transaction(async (transaction) => {
+      await inTransaction(sequelize, async (transaction) => {
         await User.update({ passwordHash }, { where: { id: user.id }, transaction });
         await endSessions(user.id, transaction);
       });
@@ -195,7 +198,7 @@ export function createUsersService(sequelize: Sequelize) {
 
     /** Removes the account, its posts (by cascade) and its sessions, all or nothing. */
     async destroy(user: User): Promise<void> {
-      await sequelize.transaction(async (transaction) => {
+      await inTransaction(sequelize, async (transaction) => {
         await keepAnAdmin(user, transaction);
         await endSessions(user.id, transaction);
         await User.destroy({ where: { id: user.id }, transaction });
