@@ -21,7 +21,7 @@ function signal(): { promise: Promise<void>; fire: () => void } {
 }
 
 function pgError(code: string): DatabaseError {
-  return new DatabaseError(Object.assign(new Error(`SQLSTATE ${code}`), { code, sql: '', parameters: {} }) as never);
+  return new DatabaseError(Object.assign(new Error(`SQLSTATE ${code}`), { code, sql: '', parameters: {} }));
 }
 
 test('two transactions locking two rows in opposite orders › PostgreSQL kills one as a deadlock, the retry completes it', async () => {
@@ -54,10 +54,9 @@ test('a serialization failure › retried until it succeeds, within the bound', 
   let calls = 0;
   const result = await inTransaction(
     t.db.sequelize,
-    async () => {
+    () => {
       calls++;
-      if (calls < 3) throw pgError('40001');
-      return 'done';
+      return calls < 3 ? Promise.reject(pgError('40001')) : Promise.resolve('done');
     },
     { baseDelayMs: 1 },
   );
@@ -70,9 +69,9 @@ test('a failure that keeps coming › given up after the last attempt, with its 
   await assert.rejects(
     inTransaction(
       t.db.sequelize,
-      async () => {
+      () => {
         calls++;
-        throw pgError('40P01');
+        return Promise.reject(pgError('40P01'));
       },
       { attempts: 3, baseDelayMs: 1 },
     ),
@@ -87,9 +86,9 @@ test('any other error (a unique violation, a lost connection) › never retried'
     await assert.rejects(
       inTransaction(
         t.db.sequelize,
-        async () => {
+        () => {
           calls++;
-          throw pgError(code);
+          return Promise.reject(pgError(code));
         },
         { baseDelayMs: 1 },
       ),
