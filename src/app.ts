@@ -16,6 +16,7 @@ import { errorHandler, notFound } from './middleware/errors.js';
 import { flash } from './middleware/flash.js';
 import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
+import { createMetrics } from './metrics.js';
 import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
@@ -43,6 +44,7 @@ const BODY_LIMIT = '1mb';
 const READY_TIMEOUT_MS = 1000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const TUNNELLED_METHODS = new Set(['PUT', 'DELETE']);
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Builds the application: no listening, no connecting, no work at import. */
 export function createApp({ config, db, logger, sessionSecret, lifecycle = { draining: false } }: AppDeps): Express {
@@ -64,9 +66,13 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     size: 32,
   });
 
+  const metrics = createMetrics(db, { defaultMetrics: config.env !== 'test' });
+  app.use(metrics.timeRequests);
   app.use(
     pinoHttp({
       logger,
+      // Probes and scrapes every few seconds would drown the request log.
+      autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -135,6 +141,14 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     }
   });
 
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && req.get('authorization') !== `Bearer ${config.metricsToken}`) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').type('text').send('unauthorized');
+      return;
+    }
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 }));
   // HTML forms can only POST: a hidden _method field turns one into PUT or DELETE, and
   // into nothing else (a POST must never become a GET, which CSRF checks let through).
@@ -171,6 +185,6 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
   app.use(accountsRouter(createAccountsController(users), createRateLimits(db.sequelize, config)));
 
   app.use(notFound);
-  app.use(errorHandler({ showStack: config.env === 'development' }));
+  app.use(errorHandler({ showStack: config.env === 'development', metrics }));
   return app;
 }

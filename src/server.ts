@@ -14,6 +14,25 @@ import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from './demo.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
 
+/** JSON lines; in development, readable ones when pino-pretty (a dev dependency) is there. */
+function createLogger(config: Config): Logger {
+  let pretty = false;
+  if (config.env === 'development') {
+    try {
+      require.resolve('pino-pretty');
+      pretty = true;
+    } catch {
+      // A production install without dev dependencies: JSON it is.
+    }
+  }
+  return pino({
+    level: config.logLevel,
+    transport: pretty
+      ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }
+      : undefined,
+  });
+}
+
 /** Outside production the secret is generated once and kept, so sessions survive restarts. */
 function sessionSecret(config: Config): string {
   if (config.sessionSecret) return config.sessionSecret;
@@ -58,7 +77,7 @@ async function prepareSchema(
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
 
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;

@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { BaseError } from 'sequelize';
 import { AppError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { isDatabaseUnavailable } from '../services/db-errors.js';
 
 const TITLES: Record<number, string> = {
@@ -43,13 +45,15 @@ function classify(error: unknown): { status: number; message?: string } {
   return { status: 500 };
 }
 
-export function errorHandler(options: { showStack: boolean }): ErrorRequestHandler {
+export function errorHandler(options: { showStack: boolean; metrics?: Metrics }): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
       next(error);
       return;
     }
     const { status, message } = classify(error);
+    if (isDatabaseUnavailable(error)) options.metrics?.countDatabaseError('unavailable');
+    else if (error instanceof BaseError) options.metrics?.countDatabaseError('other');
     if (status >= 500) {
       req.log.error({ err: error }, 'request failed');
     }

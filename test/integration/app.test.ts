@@ -185,3 +185,38 @@ describe('flash messages across a redirect', () => {
     }
   });
 });
+
+describe('GET /metrics', () => {
+  test('request durations by route pattern and status, and the pools', async () => {
+    const author = await createUser();
+    const browser = await Browser.loggedIn(t.app, author);
+    await browser.get('/posts/2147483647');
+    await browser.get('/no/such/page');
+    const res = await request(t.app).get('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /^text\/plain/);
+    assert.match(
+      res.text,
+      /http_request_duration_seconds_count\{method="GET",route="\/posts\/:id",status="404"\} [1-9]\d*\n/,
+    );
+    assert.match(
+      res.text,
+      /http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]\d*\n/,
+    );
+    assert.match(res.text, /db_pool_connections\{pool="main",state="size"\} \d+/);
+    assert.match(res.text, /db_pool_connections\{pool="sessions",state="waiting"\} 0/);
+    assert.doesNotMatch(res.text, /route="\/posts\/2147483647"/);
+  });
+
+  test('with METRICS_TOKEN set › 401 without the bearer token, 200 with it', async () => {
+    const guarded = createApp({
+      config: { ...TEST_APP_CONFIG, metricsToken: 'scrape-secret' },
+      db: t.db,
+      logger: pino({ level: 'silent' }),
+      sessionSecret: 'x'.repeat(40),
+    });
+    assert.equal((await request(guarded).get('/metrics')).status, 401);
+    assert.equal((await request(guarded).get('/metrics').set('Authorization', 'Bearer wrong')).status, 401);
+    assert.equal((await request(guarded).get('/metrics').set('Authorization', 'Bearer scrape-secret')).status, 200);
+  });
+});

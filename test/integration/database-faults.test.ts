@@ -42,6 +42,12 @@ describe('with the database unreachable', () => {
     assert.match(res.text, /Temporarily unavailable/);
   });
 
+  test('the failures › counted in db_errors_total', async () => {
+    await request(down).get('/users');
+    const metrics = await request(down).get('/metrics');
+    assert.match(metrics.text, /db_errors_total\{kind="unavailable"\} [1-9]/);
+  });
+
   test('GET /readyz › 503, while GET /healthz stays 200', async () => {
     assert.equal((await request(down).get('/readyz')).status, 503);
     assert.equal((await request(down).get('/healthz')).status, 200);
