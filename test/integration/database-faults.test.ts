@@ -79,3 +79,85 @@ describe('on a database whose schema is missing (migrations undone by an admin)'
     }
   });
 });
+
+describe('with a database that accepts connections and never answers', () => {
+  test('GET /readyz › 503 after about a second, not after the connect timeout', async () => {
+    // A TCP server that takes the connection and then says nothing: a hung PostgreSQL.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const db = createDatabase(`postgres://nobody:nothing@127.0.0.1:${port}/none`, {
+      ...TEST_POOL,
+      dbConnectTimeoutMs: 8000,
+      dbAcquireTimeoutMs: 8000,
+    });
+    const app = createApp({
+      config: TEST_APP_CONFIG,
+      db,
+      logger: pino({ level: 'silent' }),
+      sessionSecret: 'x'.repeat(40),
+    });
+    try {
+      const started = Date.now();
+      const res = await request(app).get('/readyz');
+      const took = Date.now() - started;
+      assert.equal(res.status, 503);
+      assert.ok(took >= 900 && took < 4000, `answered after ${took} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await db.close();
+    }
+  });
+});
+
+describe('logging', () => {
+  test('a failed request › logged as an error with its stack and the request id; slow queries as warnings', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const db = createDatabase(`postgres://nobody:nothing@127.0.0.1:${port}/none`, TEST_POOL, logger);
+    const app = createApp({ config: TEST_APP_CONFIG, db, logger, sessionSecret: 'x'.repeat(40) });
+    try {
+      const res = await request(app).get('/posts').set('X-Request-Id', 'trace-me-123');
+      assert.equal(res.status, 503);
+      assert.equal(res.headers['x-request-id'], 'trace-me-123');
+      const failure = lines.find((line) => line.msg === 'request failed');
+      assert.ok(failure, JSON.stringify(lines));
+      assert.equal(failure.level, 50);
+      assert.match(JSON.stringify(failure), /"id":"trace-me-123"/);
+      assert.match(String((failure.err as { stack?: string }).stack), /ConnectionRefusedError|ECONNREFUSED/);
+      const completed = lines.find((line) => line.msg === 'request completed' || line.msg === 'request errored');
+      assert.ok(completed, 'one line per request');
+    } finally {
+      await db.close();
+    }
+
+    const slowLines: Record<string, unknown>[] = [];
+    const slowLogger = pino(
+      { level: 'info' },
+      { write: (line: string) => slowLines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const live = await createTestDatabase({ migrated: false });
+    const liveDb = createDatabase(live.url, { ...TEST_POOL, dbSlowQueryMs: 50 }, slowLogger);
+    try {
+      await liveDb.sequelize.query('SELECT pg_sleep(0.1)');
+      await liveDb.sequelize.query('SELECT 1');
+      const slow = slowLines.filter((line) => line.msg === 'slow query');
+      assert.equal(slow.length, 1, JSON.stringify(slowLines));
+      assert.equal(slow[0]!.level, 40);
+      assert.ok(Number(slow[0]!.durationMs) >= 100);
+      assert.match(String(slow[0]!.sql), /pg_sleep/);
+    } finally {
+      await liveDb.close();
+      await live.drop();
+    }
+  });
+});
