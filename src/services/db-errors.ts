@@ -23,17 +23,21 @@ export function translateUniqueViolation(error: unknown): unknown {
 // a missing table (42P01): the schema is being migrated or was rolled back by an admin.
 const UNAVAILABLE_CODES = /^(08...|57P0[1-3]|57014|53300|25006|42P01)$/;
 
+// node-postgres reports a connection that died under a query without any SQLSTATE.
+const CONNECTION_LOST = /Connection terminated|connection error and is not queryable|Connection closed/i;
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
   if (error instanceof DatabaseError) {
-    const code = (error.parent as { code?: string } | undefined)?.code;
-    return code !== undefined && UNAVAILABLE_CODES.test(code);
+    const parent = error.parent as { code?: string; message?: string } | undefined;
+    if (parent?.code !== undefined) return UNAVAILABLE_CODES.test(parent.code);
+    return CONNECTION_LOST.test(parent?.message ?? error.message);
   }
   if (error instanceof BaseError) return false;
   // The session store's own pg client reports the same faults without Sequelize's classes.
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    (UNAVAILABLE_CODES.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code))
-  );
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    return UNAVAILABLE_CODES.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
+  }
+  return typeof message === 'string' && CONNECTION_LOST.test(message);
 }
