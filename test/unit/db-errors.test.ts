@@ -4,7 +4,7 @@ import { ConnectionRefusedError, DatabaseError, ValidationError } from 'sequeliz
 import { isDatabaseUnavailable } from '../../src/services/db-errors.js';
 
 const databaseError = (parent: { code?: string; message: string }): DatabaseError =>
-  new DatabaseError(Object.assign(new Error(parent.message), parent, { sql: '', parameters: {} }) as never);
+  new DatabaseError(Object.assign(new Error(parent.message), parent, { sql: '', parameters: {} }));
 
 test('isDatabaseUnavailable › faults of the database, not of the request', () => {
   const unavailable = [
