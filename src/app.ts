@@ -166,6 +166,7 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
       secret: sessionSecret,
       secureCookie: production,
       idleTimeoutMin: config.sessionIdleTimeoutMin,
+      logger,
     }),
   );
   app.use(csrfSynchronisedProtection);

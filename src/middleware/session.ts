@@ -1,6 +1,7 @@
 import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 
 const PgStore = connectPgSimple(session);
@@ -13,6 +14,7 @@ export function sessionMiddleware(options: {
   secret: string;
   secureCookie: boolean;
   idleTimeoutMin: number;
+  logger: Logger;
 }): RequestHandler {
   return session({
     name: SESSION_COOKIE,
@@ -23,6 +25,8 @@ export function sessionMiddleware(options: {
       // The table is created by a migration, never on the fly.
       createTableIfMissing: false,
       pruneSessionInterval: 15 * 60,
+      // Its default is console.error: keep its complaints in the structured log.
+      errorLog: (...args: unknown[]) => options.logger.warn({ err: args[0] }, 'session store error'),
     }),
     resave: false,
     // Every response pushes the expiry back by the idle timeout, in the cookie and in the
