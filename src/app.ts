@@ -4,6 +4,7 @@ import { csrfSync } from 'csrf-sync';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import methodOverride from 'method-override';
+import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { AppConfig } from './config.js';
@@ -117,9 +118,12 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     res.type('text').send('ok');
   });
   app.use((_req, res, next) => {
-    // While draining, every response closes its connection: keep-alive clients reconnect
-    // to another process instead of waiting on this one.
-    if (lifecycle.draining) res.setHeader('Connection', 'close');
+    // While draining, every response closes its connection, also one whose request was
+    // already in flight when the drain began: decided as its headers go out. Keep-alive
+    // clients then reconnect to another process instead of waiting on this one.
+    onHeaders(res, () => {
+      if (lifecycle.draining) res.setHeader('Connection', 'close');
+    });
     next();
   });
   app.get('/readyz', async (_req, res) => {
