@@ -153,7 +153,8 @@ describe('logging', () => {
       const slow = slowLines.filter((line) => line.msg === 'slow query');
       assert.equal(slow.length, 1, JSON.stringify(slowLines));
       assert.equal(slow[0]!.level, 40);
-      assert.ok(Number(slow[0]!.durationMs) >= 100);
+      // Timed with Date.now(): a 100 ms sleep may read as 99 ms; above the 50 ms threshold is the point.
+      assert.ok(Number(slow[0]!.durationMs) >= 90, `durationMs ${String(slow[0]!.durationMs)}`);
       assert.match(String(slow[0]!.sql), /pg_sleep/);
     } finally {
       await liveDb.close();
