@@ -84,7 +84,8 @@ export function createUsersService(sequelize: Sequelize) {
   }
 
   return {
-    async signUp(input: SignupInput): Promise<User> {
+    /** A new account (a member, unless an admin creates an admin from the shell). */
+    async signUp(input: SignupInput, role: Role = 'member'): Promise<User> {
       const passwordHash = await hashPassword(input.password);
       try {
         return await User.create({
@@ -92,6 +93,7 @@ export function createUsersService(sequelize: Sequelize) {
           email: input.email,
           passwordHash,
           displayName: input.displayName || input.username,
+          role,
         });
       } catch (error) {
         throw translateUniqueViolation(error);
