@@ -53,7 +53,7 @@ test('with ADMIN_PASSWORD › creates an admin who can log in with that password
   const row = await userRow('chief_editor');
   assert.equal(row?.role, 'admin');
   assert.equal(row?.email, 'chief@example.org');
-  assert.ok(await verifyPassword(row!.password_hash, 'a long admin passphrase'));
+  assert.ok(await verifyPassword(row.password_hash, 'a long admin passphrase'));
 });
 
 test('a username that exists › refused, the account untouched', async () => {
