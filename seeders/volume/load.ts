@@ -1,0 +1,143 @@
+// The bulk load, on the seeder transaction's own connection.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Transaction } from 'sequelize';
+import {
+  POST_COLUMNS,
+  postChunks,
+  USER_COLUMNS,
+  userLine,
+  VOLUME_EMAIL_DOMAIN,
+  VOLUME_USERNAME_PREFIX,
+  type VolumePlan,
+} from './generate';
+import type { Progress } from './progress';
+
+const CHUNK_ROWS = 2000;
+// Above this many new posts (or 10× the posts already there) the posts indexes and
+// foreign key are dropped and built again after the COPY: one sorted build beats a million
+// inserts.
+const BULK_MIN_POSTS = 100_000;
+const BULK_FACTOR = 10;
+
+/** Both marks of a volume user: $1 the username prefix (a LIKE pattern), $2 '@' + the domain. */
+export const IS_VOLUME_USER = `username LIKE $1 AND right(lower(email), char_length($2::text)) = $2::text`;
+export const IS_VOLUME_USER_BIND = [`${VOLUME_USERNAME_PREFIX.replace(/_/g, '\\_')}%`, `@${VOLUME_EMAIL_DOMAIN}`];
+
+/** The node-postgres client under a Sequelize transaction: COPY needs the very same connection. */
+export function clientOf(transaction: Transaction): pg.Client {
+  const connection = (transaction as unknown as { connection?: Partial<pg.Client> }).connection;
+  if (typeof connection?.query !== 'function') {
+    throw new Error('The Sequelize transaction has no node-postgres connection (is the dialect postgres?)');
+  }
+  return connection as pg.Client;
+}
+
+async function value<T>(client: pg.Client, sql: string, params: unknown[] = []): Promise<T> {
+  const result = await client.query({ text: sql, values: params, rowMode: 'array' });
+  return (result.rows[0] as unknown[])[0] as T;
+}
+
+export async function countVolumeUsers(client: pg.Client): Promise<number> {
+  return value<number>(client, `SELECT count(*)::int FROM users WHERE ${IS_VOLUME_USER}`, IS_VOLUME_USER_BIND);
+}
+
+/**
+ * Takes `count` ids of `table` for this transaction: its lock keeps every other writer out
+ * until commit, so setting the sequence past the block once replaces a nextval() per row.
+ */
+export async function reserveIds(client: pg.Client, table: 'users' | 'posts', count: number): Promise<number> {
+  const first = await value<string>(
+    client,
+    `SELECT GREATEST(nextval(pg_get_serial_sequence($1, 'id')),
+                     (SELECT COALESCE(max(id), 0) + 1 FROM ${table}))::text`,
+    [table],
+  );
+  const start = Number(first);
+  if (count > 0) await client.query(`SELECT setval(pg_get_serial_sequence($1, 'id'), $2)`, [table, start + count - 1]);
+  return start;
+}
+
+async function copyIn(client: pg.Client, sql: string, source: Iterable<string | Buffer>): Promise<void> {
+  await pipeline(Readable.from(source, { objectMode: false, highWaterMark: 4 }), client.query(copyFrom(sql)));
+}
+
+export async function copyUsers(
+  client: pg.Client,
+  plan: VolumePlan,
+  firstUserId: number,
+  passwordHash: string,
+  progress: Progress,
+): Promise<void> {
+  function* lines(): Generator<string> {
+    for (let start = 0; start < plan.users.length; start += CHUNK_ROWS) {
+      const chunk = plan.users.slice(start, start + CHUNK_ROWS);
+      yield chunk.map((user, i) => userLine(user, firstUserId + start + i, passwordHash)).join('');
+      progress.advance(chunk.length);
+    }
+  }
+  await copyIn(client, `COPY users (${USER_COLUMNS}) FROM STDIN`, lines());
+}
+
+export async function copyPosts(
+  client: pg.Client,
+  seed: string,
+  plan: VolumePlan,
+  ids: { firstUserId: number; firstPostId: number },
+  progress: Progress,
+): Promise<void> {
+  function* chunks(): Generator<Buffer> {
+    for (const chunk of postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS)) {
+      yield chunk.data;
+      progress.advance(chunk.rows);
+    }
+  }
+  await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary)`, chunks());
+}
+
+interface Rebuild {
+  indexes: string[];
+  /** The foreign keys (the CHECKs stay: checked during the COPY they cost less than a rescan). */
+  constraints: { name: string; definition: string }[];
+}
+
+export async function isBigLoad(client: pg.Client, newPosts: number): Promise<boolean> {
+  if (newPosts > BULK_MIN_POSTS) return true;
+  const existing = await value<number>(client, 'SELECT count(*)::int FROM posts');
+  return newPosts > BULK_FACTOR * Math.max(existing, 1);
+}
+
+/**
+ * Drops the secondary indexes and foreign keys of posts, returning what builds them again.
+ * DDL is transactional in PostgreSQL: a rollback brings them back untouched. It takes an
+ * ACCESS EXCLUSIVE lock on posts until commit: fine for an admin's bulk load, not for a
+ * live site's busy hour.
+ */
+export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
+  const indexes = await client.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+      WHERE i.indrelid = 'posts'::regclass
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+      ORDER BY 1`,
+  );
+  const constraints = await client.query<{ name: string; definition: string }>(
+    `SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
+       FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'f' ORDER BY 1`,
+  );
+  if (constraints.rows.length > 0) {
+    await client.query(`ALTER TABLE posts ${constraints.rows.map((c) => `DROP CONSTRAINT ${c.name}`).join(', ')}`);
+  }
+  for (const index of indexes.rows) await client.query(`DROP INDEX ${index.name}`);
+  return { indexes: indexes.rows.map((row) => row.definition), constraints: constraints.rows };
+}
+
+export async function rebuildPostsIndexes(client: pg.Client, rebuild: Rebuild): Promise<void> {
+  for (const definition of rebuild.indexes) await client.query(definition);
+  if (rebuild.constraints.length > 0) {
+    const added = rebuild.constraints.map((c) => `ADD CONSTRAINT ${c.name} ${c.definition}`);
+    await client.query(`ALTER TABLE posts ${added.join(', ')}`);
+  }
+}
