@@ -4,7 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, sleep } from './support.js';
+import { freePort } from '../test/helpers/ports.js';
+import { sleep } from './support.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const READY_TIMEOUT_MS = 60_000;

@@ -9,7 +9,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded
 import { migrate, runSeeders } from '../src/db/migrator.js';
 import { createSequelize } from '../src/db/sequelize.js';
 import { hashPassword } from '../src/services/passwords.js';
-import { freePort } from './support.js';
+import { freePort } from '../test/helpers/ports.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
 // embedded.stop() waits up to 15 s for an exit that never comes when PostgreSQL is already

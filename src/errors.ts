@@ -44,9 +44,3 @@ export class TooManyRequestsError extends AppError {
     super('Too many attempts. Please wait a few minutes and try again.', 429);
   }
 }
-
-export class ServiceUnavailableError extends AppError {
-  constructor(message = 'The service is temporarily unavailable. Please try again in a moment.') {
-    super(message, 503);
-  }
-}

@@ -35,7 +35,6 @@ export const paths = {
     password: (username: string) => `${user(username)}/password`,
     feed: (username: string) => `${user(username)}/posts.atom`,
   },
-  withQuery,
 } as const;
 
 export type Paths = typeof paths;

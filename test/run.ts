@@ -3,13 +3,13 @@
 // file clones the template into a database of its own (test/helpers/app.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrator.js';
 import { createSequelize } from '../src/db/sequelize.js';
 import { databaseUrl, onServer, quoteIdent, uniqueDatabaseName } from './helpers/postgres.js';
+import { freePort } from './helpers/ports.js';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -25,17 +25,6 @@ function testFiles(args: string[]): string[] {
   };
   walk(path.join(ROOT, 'test'));
   return found.sort();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function main(): Promise<number> {

@@ -10,7 +10,8 @@ interface SchemaScript {
   down(queryInterface: QueryInterface, sequelize: typeof Sequelize): Promise<unknown>;
 }
 
-function scriptsIn(folder: 'migrations' | 'seeders'): { name: string; script: SchemaScript }[] {
+/** The migration or seeder files, in run order; each module is loaded only when it runs. */
+function scriptsIn(folder: 'migrations' | 'seeders'): { name: string; load: () => SchemaScript }[] {
   const dir = path.join(ROOT, folder);
   return fs
     .readdirSync(dir)
@@ -20,7 +21,7 @@ function scriptsIn(folder: 'migrations' | 'seeders'): { name: string; script: Sc
       name,
       // Loaded as sequelize-cli loads them, so both run the very same modules.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      script: require(path.join(dir, name)) as SchemaScript,
+      load: () => require(path.join(dir, name)) as SchemaScript,
     }));
 }
 
@@ -32,10 +33,10 @@ function createMigrator(sequelize: Sequelize) {
   const queryInterface = sequelize.getQueryInterface();
   return new Umzug({
     migrations: () =>
-      scriptsIn('migrations').map(({ name, script }) => ({
+      scriptsIn('migrations').map(({ name, load }) => ({
         name,
-        up: () => script.up(queryInterface, Sequelize),
-        down: () => script.down(queryInterface, Sequelize),
+        up: () => load().up(queryInterface, Sequelize),
+        down: () => load().down(queryInterface, Sequelize),
       })),
     // The table name is explicit: the instance's `underscored` option would otherwise
     // turn it into sequelize_meta, a table sequelize-cli never reads.
@@ -57,7 +58,7 @@ export async function pendingMigrations(sequelize: Sequelize): Promise<string[]>
 /** Runs the named seeders as `sequelize-cli db:seed` does: unrecorded, each idempotent. */
 export async function runSeeders(sequelize: Sequelize, names: string[]): Promise<void> {
   const queryInterface = sequelize.getQueryInterface();
-  for (const { name, script } of scriptsIn('seeders')) {
-    if (names.includes(name)) await script.up(queryInterface, Sequelize);
+  for (const { name, load } of scriptsIn('seeders')) {
+    if (names.includes(name)) await load().up(queryInterface, Sequelize);
   }
 }

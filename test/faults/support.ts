@@ -4,7 +4,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +12,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embed
 import { migrate } from '../../src/db/migrator.js';
 import { createSequelize } from '../../src/db/sequelize.js';
 import { hashPassword } from '../../src/services/passwords.js';
+import { freePort } from '../helpers/ports.js';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const PASSWORD = 'a-good-long-password';
@@ -21,17 +21,6 @@ export const APP_CONNECTIONS = 'users-and-posts%';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 export const now = (): number => performance.now();
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined; throws after `withinMs`. */
 export async function waitFor<T>(
