@@ -69,8 +69,10 @@ async function main(): Promise<void> {
     log(`seeding ${users} users and ${posts} posts through sequelize-cli…`);
     const seederS = await timed(process.execPath, [cli, 'db:seed', '--seed', SEEDER], env);
     const counted = await withClient(server.url, async (client) => {
-      const result = await client.query<{ users: number; posts: number; bad: number }>(
+      const result = await client.query<{ users: number; posts: number; bad: number; visible: number }>(
         `SELECT (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM posts) AS posts,
+                (SELECT round(100.0 * relallvisible / greatest(relpages, 1))::int FROM pg_class
+                  WHERE oid = 'posts'::regclass) AS visible,
                 (SELECT count(*)::int FROM users u
                   WHERE posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)) AS bad`,
       );
@@ -80,7 +82,10 @@ async function main(): Promise<void> {
     log(
       `\nseeder (sequelize-cli, process start to exit): ${seederS.toFixed(2)} s, ${Math.round(rows / seederS).toLocaleString('en-US')} rows/s`,
     );
-    log(`database: ${counted.users} users, ${counted.posts} posts, ${counted.bad} posts_count mismatches`);
+    log(
+      `database: ${counted.users} users, ${counted.posts} posts, ${counted.bad} posts_count mismatches, ` +
+        `${counted.visible}% of the posts pages all-visible`,
+    );
 
     if (!onPath('psql')) {
       log('psql is not on PATH: the reference script was not run');

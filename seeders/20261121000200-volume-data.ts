@@ -19,6 +19,7 @@ import {
   IS_VOLUME_USER_BIND,
   rebuildPostsIndexes,
   reserveIds,
+  truncateKeepingRows,
 } from './volume/load';
 import { assertAllowed, readOptions, skippedUnlessAsked, type VolumeOptions } from './volume/options';
 import { createProgress, type Progress } from './volume/progress';
@@ -44,14 +45,14 @@ async function load(
   options: VolumeOptions,
   plan: VolumePlan,
   passwordHash: string,
-): Promise<boolean> {
+): Promise<'added' | 'added frozen' | 'none'> {
   // SHARE ROW EXCLUSIVE keeps every other writer out (the reserved id blocks stay ours) and
   // conflicts with itself, so two seeders cannot both find no volume users.
   await client.query('LOCK TABLE users, posts IN SHARE ROW EXCLUSIVE MODE');
   const existing = await countVolumeUsers(client);
   if (existing > 0) {
     log(`volume seed: ${existing} volume users are already there; nothing added (undo first to reseed)`);
-    return false;
+    return 'none';
   }
   await client.query(`SET LOCAL synchronous_commit = off`);
   await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
@@ -65,14 +66,15 @@ async function load(
   try {
     await copyUsers(client, plan, firstUserId, passwordHash, progress);
     const rebuild = big ? await dropPostsIndexes(client) : undefined;
-    await copyPosts(client, options.seed, plan, { firstUserId, firstPostId }, progress);
+    if (big) await truncateKeepingRows(client);
+    await copyPosts(client, options.seed, plan, { firstUserId, firstPostId }, progress, big);
     progress.stop();
     log(`volume seed: ${options.users + options.posts} rows copied in ${seconds(copying)} s`);
     if (rebuild) {
-      log('volume seed: building the posts indexes and foreign key…');
+      log('volume seed: building the posts keys and indexes…');
       const began = performance.now();
       await rebuildPostsIndexes(client, rebuild);
-      log(`volume seed: indexes and foreign key built in ${seconds(began)} s`);
+      log(`volume seed: keys and indexes built in ${seconds(began)} s`);
     }
   } finally {
     progress.stop();
@@ -80,7 +82,7 @@ async function load(
   }
   // Fresh statistics for the planner, in the same transaction: the first queries plan well.
   await client.query('ANALYZE users, posts');
-  return true;
+  return big ? 'added frozen' : 'added';
 }
 
 export async function up(queryInterface: QueryInterface): Promise<void> {
@@ -96,13 +98,16 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
 
   const sequelize = queryInterface.sequelize;
   const added = await sequelize.transaction((transaction) => load(clientOf(transaction), options, plan, passwordHash));
-  if (!added) return;
-  // After the commit, so it sees the rows as visible to all: sets the visibility map (and
-  // hint bits) now rather than when autovacuum, throttled, gets there minutes later. Until
-  // then counting the published posts (/posts) is a sequential scan, not an index-only one.
-  const vacuumed = performance.now();
-  await sequelize.query('VACUUM posts');
-  log(`volume seed: committed; VACUUM posts in ${seconds(vacuumed)} s`);
+  if (added === 'none') return;
+  if (added === 'added') {
+    // A small load went in unfrozen. After the commit, so it sees the rows as visible to
+    // all: sets the visibility map (and hint bits) now rather than when autovacuum,
+    // throttled, gets there later. Until then counting the published posts (/posts) must
+    // visit the heap, not only the index.
+    const vacuumed = performance.now();
+    await sequelize.query('VACUUM posts');
+    log(`volume seed: committed; VACUUM posts in ${seconds(vacuumed)} s`);
+  }
 
   const elapsed = (performance.now() - started) / 1000;
   const rows = options.users + options.posts;

@@ -16,9 +16,9 @@ import {
 import type { Progress } from './progress';
 
 const CHUNK_ROWS = 2000;
-// Above this many new posts (or 10× the posts already there) the posts indexes and
-// foreign key are dropped and built again after the COPY: one sorted build beats a million
-// inserts.
+// Above this many new posts (or 10× the posts already there) the load is a bulk load: the
+// posts keys and indexes are dropped and built again after the COPY (one sorted build
+// beats a million inserts), and the table is emptied first so that the COPY can freeze.
 const BULK_MIN_POSTS = 100_000;
 const BULK_FACTOR = 10;
 
@@ -87,6 +87,7 @@ export async function copyPosts(
   plan: VolumePlan,
   ids: { firstUserId: number; firstPostId: number },
   progress: Progress,
+  freeze: boolean,
 ): Promise<void> {
   function* chunks(): Generator<Buffer> {
     for (const chunk of postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS)) {
@@ -94,12 +95,15 @@ export async function copyPosts(
       progress.advance(chunk.rows);
     }
   }
-  await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary)`, chunks());
+  await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE' : ''})`, chunks());
 }
 
 interface Rebuild {
   indexes: string[];
-  /** The foreign keys (the CHECKs stay: checked during the COPY they cost less than a rescan). */
+  /**
+   * The primary key and foreign keys (the CHECKs stay: checked during the COPY they cost
+   * less than a rescan).
+   */
   constraints: { name: string; definition: string }[];
 }
 
@@ -110,10 +114,10 @@ export async function isBigLoad(client: pg.Client, newPosts: number): Promise<bo
 }
 
 /**
- * Drops the secondary indexes and foreign keys of posts, returning what builds them again.
- * DDL is transactional in PostgreSQL: a rollback brings them back untouched. It takes an
- * ACCESS EXCLUSIVE lock on posts until commit: fine for an admin's bulk load, not for a
- * live site's busy hour.
+ * Drops the indexes, primary key and foreign keys of posts, returning what builds them
+ * again. DDL is transactional in PostgreSQL: a rollback brings them back untouched. It
+ * takes an ACCESS EXCLUSIVE lock on posts until commit: fine for an admin's bulk load, not
+ * for a live site's busy hour.
  */
 export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
   const indexes = await client.query<{ name: string; definition: string }>(
@@ -123,9 +127,12 @@ export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
       ORDER BY 1`,
   );
+  // Nothing references posts, so its primary key can go too: one sorted build after the
+  // COPY instead of a million insertions into it.
   const constraints = await client.query<{ name: string; definition: string }>(
     `SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
-       FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'f' ORDER BY 1`,
+       FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f')
+      ORDER BY conname`,
   );
   if (constraints.rows.length > 0) {
     await client.query(`ALTER TABLE posts ${constraints.rows.map((c) => `DROP CONSTRAINT ${c.name}`).join(', ')}`);
@@ -134,10 +141,34 @@ export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
   return { indexes: indexes.rows.map((row) => row.definition), constraints: constraints.rows };
 }
 
+/**
+ * Empties posts in this transaction and puts its rows back, so that the COPY may use FREEZE:
+ * the new rows go in frozen, their pages marked all-visible, with no VACUUM pass over the
+ * table afterwards (until VACUUM, counting published posts could not use an index-only
+ * scan). Call it with the indexes dropped: putting the rows back is then a plain append.
+ * TRUNCATE is transactional too, but not MVCC-safe: a transaction whose snapshot predates
+ * the commit would see posts empty. Our ACCESS EXCLUSIVE lock makes every reader wait
+ * instead, so only a REPEATABLE READ transaction that already read other tables could.
+ * Returns how many rows were put back.
+ */
+export async function truncateKeepingRows(client: pg.Client): Promise<number> {
+  // Every stored column but generated ones, which PostgreSQL computes again.
+  const columns = await value<string>(
+    client,
+    `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+      WHERE attrelid = 'posts'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''`,
+  );
+  await client.query(`CREATE TEMPORARY TABLE kept_posts ON COMMIT DROP AS SELECT ${columns} FROM posts`);
+  await client.query('TRUNCATE posts');
+  const kept = await client.query(`INSERT INTO posts (${columns}) SELECT ${columns} FROM kept_posts`);
+  await client.query('DROP TABLE kept_posts');
+  return kept.rowCount ?? 0;
+}
+
 export async function rebuildPostsIndexes(client: pg.Client, rebuild: Rebuild): Promise<void> {
-  for (const definition of rebuild.indexes) await client.query(definition);
   if (rebuild.constraints.length > 0) {
     const added = rebuild.constraints.map((c) => `ADD CONSTRAINT ${c.name} ${c.definition}`);
     await client.query(`ALTER TABLE posts ${added.join(', ')}`);
   }
+  for (const definition of rebuild.indexes) await client.query(definition);
 }

@@ -150,12 +150,21 @@ describe('volume seeder', () => {
     assert.ok((await count(a, `posts WHERE body LIKE '%' || E'\\n\\n' || '%'`)) > 0, 'no multi-paragraph bodies');
   });
 
-  test('the posts indexes and foreign key are all there after the bulk load', async () => {
+  test('the posts primary key, indexes and foreign key are all there after the bulk load', async () => {
     assert.equal(await count(a, `pg_indexes WHERE tablename = 'posts'`), 4);
     assert.equal(
-      await count(a, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype = 'f' AND convalidated`),
-      1,
+      await count(a, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f') AND convalidated`),
+      2,
     );
+  });
+
+  test('the bulk-loaded posts are already all-visible: no VACUUM needed for index-only scans', async () => {
+    const pages = await a.value<{ relpages: number; relallvisible: number }>(
+      `SELECT json_build_object('relpages', relpages, 'relallvisible', relallvisible) FROM pg_class
+        WHERE oid = 'posts'::regclass`,
+    );
+    assert.ok(pages.relpages > 0, JSON.stringify(pages));
+    assert.equal(pages.relallvisible, pages.relpages);
   });
 
   test('is deterministic: the same SEED gives the same rows, another SEED others', async () => {
@@ -177,8 +186,11 @@ describe('volume seeder undo and safety', () => {
   test('undo removes exactly the volume rows; a real user, post and session survive', async () => {
     const db = await freshDatabase();
     const id = await realUser(db);
+    const post = await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`);
     assertOk(await seed(db.url));
     assert.equal(await count(db, 'users'), USERS + 1);
+    // The bulk load sets the existing posts aside and puts them back, unchanged.
+    assert.equal(await db.value<string>(`SELECT row_to_json(p)::text FROM posts p WHERE author_id = $1`, [id]), post);
     assertOk(await undo(db.url));
     assert.equal(await count(db, 'users'), 1);
     assert.equal(await db.value<number>(`SELECT id FROM users`), id);
@@ -211,6 +223,21 @@ describe('volume seeder undo and safety', () => {
     assert.equal(await count(db, 'users'), 1);
     assert.equal(await count(db, 'posts'), 0);
     assert.equal(await count(db, `pg_indexes WHERE tablename = 'posts'`), 4);
+  });
+
+  test('a failure after posts was emptied for the bulk load rolls back, existing posts intact', async () => {
+    const db = await freshDatabase();
+    await realUser(db);
+    const post = await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`);
+    // Every generated body is longer than this: the posts COPY fails after the TRUNCATE.
+    await db.value(`ALTER TABLE posts ADD CONSTRAINT short_bodies_only CHECK (char_length(body) < 10)`);
+    const failed = await seed(db.url);
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.output, /short_bodies_only/);
+    assert.equal(await count(db, 'users'), 1);
+    assert.equal(await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`), post);
+    assert.equal(await count(db, `pg_indexes WHERE tablename = 'posts'`), 4);
+    assert.equal(await count(db, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f')`), 2);
   });
 
   test('db:seed:all without a size leaves the volume seeder out', async () => {
