@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
+import compression from 'compression';
 import { csrfSync } from 'csrf-sync';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -7,6 +7,7 @@ import methodOverride from 'method-override';
 import onHeaders from 'on-headers';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { PUBLIC_DIR, serveFingerprinted, STATIC_PREFIX } from './assets.js';
 import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
 import { createPostsController } from './controllers/posts.controller.js';
@@ -39,7 +40,6 @@ export interface AppDeps {
   lifecycle?: Lifecycle;
 }
 
-const PUBLIC_DIR = path.resolve(__dirname, '../public');
 // Largest form body: a 100,000-character post, percent-encoded, with room to spare.
 const BODY_LIMIT = '1mb';
 const READY_TIMEOUT_MS = 1000;
@@ -112,7 +112,18 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     next();
   });
 
-  app.use('/static', express.static(PUBLIC_DIR, { maxAge: production ? '1d' : 0, index: false }));
+  // Text over 1 KB (pages, the stylesheet, feeds, metrics) goes out gzip- or brotli-encoded
+  // to clients that accept it. The middleware itself leaves alone HEAD requests, 304s,
+  // bodies already encoded and responses marked `Cache-Control: no-transform`.
+  app.use(compression());
+
+  // Pages link fingerprinted names, cached for a year (src/assets.ts). Plain names still
+  // work, for links from before, with a short cache: their content changes under them.
+  app.use(
+    STATIC_PREFIX,
+    serveFingerprinted(),
+    express.static(PUBLIC_DIR, { maxAge: production ? '1d' : 0, index: false }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');

@@ -1,5 +1,7 @@
 // Every URL the app links or redirects to. Views get this object as `paths`.
 
+import { assetUrl } from './assets.js';
+
 type Query = Record<string, string | number | undefined>;
 
 function withQuery(path: string, query: Query = {}): string {
@@ -15,8 +17,13 @@ const user = (username: string): string => `/users/${encodeURIComponent(username
 
 export const paths = {
   home: '/',
-  stylesheet: '/static/site.css',
-  favicon: '/static/favicon.svg',
+  // Getters, so that importing this module reads no file: public/ is hashed on first use.
+  get stylesheet(): string {
+    return assetUrl('site.css');
+  },
+  get favicon(): string {
+    return assetUrl('favicon.svg');
+  },
   signup: '/signup',
   login: (returnTo?: string) => withQuery('/login', { returnTo }),
   logout: '/logout',

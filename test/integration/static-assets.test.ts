@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import zlib from 'node:zlib';
+import express from 'express';
+import pino from 'pino';
+import request from 'supertest';
+import { createApp } from '../../src/app.js';
+import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+
+const PUBLIC_DIR = path.resolve(__dirname, '../../public');
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const PACKAGE_JSON = fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8');
+
+/** The file's bytes in public/, and the URL its content should be served at. */
+function publicFile(name: string): { bytes: Buffer; url: string } {
+  const bytes = fs.readFileSync(path.join(PUBLIC_DIR, name));
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 10);
+  const { name: stem, ext } = path.parse(name);
+  return { bytes, url: `/static/${stem}.${hash}${ext}` };
+}
+
+const stylesheet = publicFile('site.css');
+const favicon = publicFile('favicon.svg');
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+let t: TestApp;
+let server: http.Server;
+
+/**
+ * A request as sent, path untouched (supertest would resolve `..` segments) and with only
+ * the headers given: no Accept-Encoding unless asked. The body comes back as sent, encoded.
+ */
+function raw(
+  urlPath: string,
+  options: { method?: string; headers?: http.OutgoingHttpHeaders } = {},
+): Promise<RawResponse> {
+  const { port } = server.address() as AddressInfo;
+  return new Promise<RawResponse>((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+before(async () => {
+  t = await startTestApp();
+  server = t.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+
+  // Enough posts for /posts and /posts.atom to be well over the 1 KB threshold. A fixed
+  // date keeps "… ago" the same from one request to the next.
+  const author = await createUser();
+  for (let i = 1; i <= 5; i += 1) {
+    await createPost(t.db, author, {
+      title: `Compressible post number ${i}`,
+      body: `Paragraph ${i}. `.repeat(40),
+      publishedAt: new Date('2025-01-15T12:00:00Z'),
+    });
+  }
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await t.close();
+});
+
+describe('fingerprinted assets', () => {
+  test('the layout › links the stylesheet and the icon by the hash of their content', async () => {
+    const res = await request(t.app).get('/');
+    assert.equal(res.status, 200);
+    assert.ok(res.text.includes(`<link rel="stylesheet" href="${stylesheet.url}">`), res.text);
+    assert.ok(res.text.includes(`<link rel="icon" href="${favicon.url}" type="image/svg+xml">`));
+  });
+
+  test('a fingerprinted name › 200, the file in public/, cached for a year as immutable', async () => {
+    for (const [file, type] of [
+      [stylesheet, /^text\/css/],
+      [favicon, /^image\/svg\+xml/],
+    ] as const) {
+      const res = await raw(file.url);
+      assert.equal(res.status, 200, file.url);
+      assert.match(String(res.headers['content-type']), type);
+      assert.equal(res.headers['cache-control'], IMMUTABLE);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.ok(res.body.equals(file.bytes), `${file.url} serves the bytes of public/`);
+    }
+  });
+
+  test('a fingerprinted name in production › the same one-year immutable cache', async () => {
+    const production = createApp({
+      config: { ...TEST_APP_CONFIG, env: 'production' },
+      db: t.db,
+      logger: pino({ level: 'silent' }),
+      sessionSecret: 'x'.repeat(40),
+    });
+    const res = await request(production).get(stylesheet.url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], IMMUTABLE);
+    const plain = await request(production).get('/static/site.css');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['cache-control'], 'public, max-age=86400');
+  });
+
+  test('a conditional request with the ETag › 304, nothing encoded', async () => {
+    const first = await raw(stylesheet.url, { headers: { 'Accept-Encoding': 'gzip' } });
+    const etag = first.headers.etag;
+    assert.ok(etag, 'an ETag');
+    const again = await raw(stylesheet.url, { headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.headers['content-encoding'], undefined);
+    assert.equal(again.body.length, 0);
+  });
+
+  test('HEAD on a fingerprinted name › 200 with the headers, no body', async () => {
+    const res = await raw(stylesheet.url, { method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], IMMUTABLE);
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.equal(res.body.length, 0);
+  });
+
+  test('a hash of other content › 404, not the current file', async () => {
+    const faviconHash = favicon.url.split('.')[1];
+    for (const url of [
+      '/static/site.0000000000.css',
+      `/static/site.${faviconHash}.css`,
+      stylesheet.url.toUpperCase(),
+      `${stylesheet.url}x`,
+    ]) {
+      const res = await raw(url);
+      assert.equal(res.status, 404, url);
+      assert.doesNotMatch(String(res.headers['cache-control']), /immutable/, url);
+      assert.ok(!res.body.includes(stylesheet.bytes), url);
+    }
+  });
+
+  test('a plain name › still served, with a cache that is not immutable', async () => {
+    const res = await raw('/static/site.css');
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /^text\/css/);
+    assert.equal(res.headers['cache-control'], 'public, max-age=0');
+    assert.ok(res.body.equals(stylesheet.bytes));
+    const icon = await raw('/static/favicon.svg');
+    assert.equal(icon.status, 200);
+    assert.doesNotMatch(String(icon.headers['cache-control']), /immutable/);
+  });
+
+  test('a path leaving /static › no file outside public/', async () => {
+    for (const url of [
+      '/static/..%2fpackage.json',
+      '/static/..%2f..%2fpackage.json',
+      '/static/%2e%2e/package.json',
+      '/static/../package.json',
+      `/static/site.0000000000.css/../../package.json`,
+      `${stylesheet.url}/../../package.json`,
+      `${stylesheet.url}%2f..%2f..%2fpackage.json`,
+    ]) {
+      const res = await raw(url);
+      assert.ok([400, 403, 404].includes(res.status), `${url}: ${res.status}`);
+      assert.ok(!res.body.includes(PACKAGE_JSON.slice(0, 60)), url);
+      assert.ok(!res.body.toString('utf8').includes('"devDependencies"'), url);
+    }
+  });
+
+  test('a fingerprinted request › timed under the /static route label', async () => {
+    await raw(stylesheet.url);
+    const res = await request(t.app).get('/metrics');
+    assert.match(res.text, /http_request_duration_seconds_count\{method="GET",route="\/static",status="200"\} [1-9]/);
+    assert.doesNotMatch(res.text, /route="\/static\/site/);
+  });
+});
+
+describe('compression', () => {
+  test('GET /posts with Accept-Encoding: gzip › gzip, decoding to the page sent unencoded', async () => {
+    const plain = await raw('/posts');
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(Number(plain.headers['content-length']), plain.body.length);
+    assert.ok(plain.body.length > 1024, 'the page is over the threshold');
+
+    const gzipped = await raw('/posts', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(gzipped.status, 200);
+    assert.equal(gzipped.headers['content-encoding'], 'gzip');
+    assert.match(String(gzipped.headers.vary), /accept-encoding/i);
+    assert.ok(gzipped.body.length < plain.body.length);
+    const decoded = zlib.gunzipSync(gzipped.body).toString('utf8');
+    assert.equal(decoded, plain.body.toString('utf8'));
+    assert.match(decoded, /Compressible post number 5/);
+  });
+
+  test('the stylesheet with Accept-Encoding: br › brotli, decoding to the file', async () => {
+    const res = await raw(stylesheet.url, { headers: { 'Accept-Encoding': 'br' } });
+    assert.equal(res.headers['content-encoding'], 'br');
+    assert.equal(res.headers['cache-control'], IMMUTABLE);
+    assert.ok(zlib.brotliDecompressSync(res.body).equals(stylesheet.bytes));
+  });
+
+  test('a small response › not compressed', async () => {
+    const res = await raw('/healthz', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.equal(res.body.toString(), 'ok');
+  });
+
+  test('HEAD /posts with Accept-Encoding: gzip › 200, not encoded, no body', async () => {
+    const res = await raw('/posts', { method: 'HEAD', headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.equal(res.body.length, 0);
+  });
+
+  test('a page marked Cache-Control: no-transform › sent as it is', async () => {
+    const outer = express();
+    outer.use((_req, res, next) => {
+      res.setHeader('Cache-Control', 'public, no-transform');
+      next();
+    });
+    outer.use(t.app);
+    const res = await request(outer).get('/posts').set('Accept-Encoding', 'gzip');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], 'public, no-transform');
+    assert.equal(res.headers['content-encoding'], undefined);
+  });
+
+  test('GET /posts.atom gzipped › decodes to the XML feed', async () => {
+    const res = await raw('/posts.atom', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /^application\/atom\+xml/);
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    const xml = zlib.gunzipSync(res.body).toString('utf8');
+    assert.ok(xml.startsWith('<?xml'), xml.slice(0, 100));
+    assert.match(xml, /<entry>[\s\S]*Compressible post number 1/);
+  });
+
+  test('GET /metrics gzipped › decodes to the Prometheus text', async () => {
+    const res = await raw('/metrics', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    assert.match(zlib.gunzipSync(res.body).toString('utf8'), /# TYPE http_request_duration_seconds histogram/);
+  });
+
+  test('a login redirect carrying a flash › the next page, gzipped, shows the message', async () => {
+    const user = await createUser({ displayName: 'Gzip Reader' });
+    const browser = new Browser(t.app);
+    const login = await browser.logIn(user.username, PASSWORD);
+    const page = await browser.agent.get(String(login.headers.location)).set('Accept-Encoding', 'gzip');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['content-encoding'], 'gzip');
+    assert.match(page.text, /Welcome back, Gzip Reader\./);
+  });
+});
