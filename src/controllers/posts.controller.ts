@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
+import { NotFoundError } from '../errors.js';
 import { atomFeed, originOf } from '../feeds.js';
 import { renderMarkdown } from '../markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { can } from '../policies.js';
 import type { PostsService } from '../services/posts.service.js';
-import { fieldErrors, formData, type ListQuery, urlData } from '../validators/common.js';
+import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
 import { typedValues } from './form.js';
 
@@ -82,9 +83,15 @@ export function createPostsController(posts: PostsService, options: { publicUrl:
     },
 
     index: async (req: Request, res: Response): Promise<void> => {
-      const { page, q } = urlData<ListQuery>(req);
-      const result = await posts.listPublished({ page, q });
-      res.render('posts/index', { title: q ? `Posts matching “${q}”` : 'Posts', result, q });
+      const { position, q } = listQuery(req);
+      // Search results page by number.
+      if (q && (position.after ?? position.before) !== undefined) throw new NotFoundError();
+      const result = q ? await posts.search(q, position.page ?? 1) : await posts.listPublished(position);
+      res.render('posts/index', {
+        title: q ? `Posts matching “${q}”` : 'Posts',
+        result,
+        q,
+      });
     },
 
     new: (_req: Request, res: Response): void => {

@@ -9,7 +9,7 @@ import { paths } from '../paths.js';
 import { can } from '../policies.js';
 import type { PostsService } from '../services/posts.service.js';
 import type { UsersService } from '../services/users.service.js';
-import { fieldErrors, formData, type ListQuery, urlData } from '../validators/common.js';
+import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PasswordForm, ProfileForm } from '../validators/users.validator.js';
 import { typedValues } from './form.js';
 
@@ -56,8 +56,8 @@ export function createUsersController(
 
   return {
     index: async (req: Request, res: Response): Promise<void> => {
-      const { page, q } = urlData<ListQuery>(req);
-      const result = await users.list({ page, q, viewer: req.user });
+      const { position, q } = listQuery(req);
+      const result = await users.list({ position, q, viewer: req.user });
       res.render('users/index', {
         title: q ? `Users matching “${q}”` : 'Users',
         result,
@@ -67,11 +67,12 @@ export function createUsersController(
     },
 
     show: async (req: Request, res: Response): Promise<void> => {
-      const { username, page } = urlData<{ username: string; page: number }>(req);
-      const user = await users.findByUsername(username);
+      const { username } = urlData<{ username: string }>(req);
+      const { position } = listQuery(req);
+      const user = await users.findProfile(username);
       const isOwner = req.user?.id === user.id;
       const [postsPage, lastPostAt, weeks] = await Promise.all([
-        posts.listByAuthor({ authorId: user.id, includeDrafts: isOwner, page }),
+        posts.listByAuthor({ authorId: user.id, includeDrafts: isOwner, position }),
         posts.lastPublishedAt(user.id),
         posts.weeklyActivity(user.id),
       ]);
@@ -89,7 +90,7 @@ export function createUsersController(
 
     feed: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
-      const user = await users.findByUsername(username);
+      const user = await users.findProfile(username);
       const entries = await posts.feedEntries({ limit: FEED_ENTRIES, authorId: user.id });
       res.type('application/atom+xml').send(
         atomFeed({

@@ -5,7 +5,7 @@ import { User } from '../models/index.js';
 import { PROFILE_LINKS, type Profile, type Role } from '../models/user.model.js';
 import { type Actor, can } from '../policies.js';
 import { translateUniqueViolation } from './db-errors.js';
-import { containsPattern, offsetFor, PAGE_SIZE, type Page, toPage } from './pagination.js';
+import { containsPattern, keysetPage, offsetFor, PAGE_FETCH, type Page, type Position } from './pagination.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
 export interface SignupInput {
@@ -46,6 +46,9 @@ export interface PasswordChange {
   newPassword: string;
 }
 
+/** What anyone may see of an account: its profile page and feed read only these. */
+const PUBLIC_ATTRIBUTES = ['id', 'username', 'displayName', 'bio', 'role', 'profile', 'postsCount', 'createdAt'];
+
 export function createUsersService(sequelize: Sequelize) {
   /**
    * Refuses a change that would leave the site without an admin. The admin rows stay
@@ -75,10 +78,11 @@ export function createUsersService(sequelize: Sequelize) {
     });
   }
 
-  function findByUsername(username: string): Promise<User> {
+  function findByUsername(username: string, attributes?: string[]): Promise<User> {
     // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
     return User.findOne({
       where: { username: username.toLowerCase() },
+      attributes,
       rejectOnEmpty: new NotFoundError('We could not find that user.'),
     });
   }
@@ -122,6 +126,11 @@ export function createUsersService(sequelize: Sequelize) {
 
     findByUsername,
 
+    /** A profile as anyone may see it: no password hash, no email. */
+    findProfile(username: string): Promise<User> {
+      return findByUsername(username, PUBLIC_ATTRIBUTES);
+    },
+
     /** The account, if `actor` may change it (by default: edit its profile), else 403. */
     async findEditable(username: string, actor: Actor, allowed = can.editUser): Promise<User> {
       const user = await findByUsername(username);
@@ -129,9 +138,14 @@ export function createUsersService(sequelize: Sequelize) {
       return user;
     },
 
-    async list(options: { page: number; q?: string; viewer?: Actor }): Promise<Page<UserSummary>> {
+    /**
+     * Users by username, paged by cursor (the username itself). `q` matches anywhere in
+     * the username, the display name, or (for admins) the email, through trigram indexes.
+     */
+    async list(options: { position: Position; q?: string; viewer?: Actor }): Promise<Page<UserSummary>> {
+      const { position } = options;
       const showEmails = can.seeEmails(options.viewer);
-      let where: WhereOptions<User> = {};
+      const conditions: WhereOptions<User>[] = [];
       if (options.q) {
         const pattern = containsPattern(options.q);
         const searched: WhereOptions<User>[] = [
@@ -139,28 +153,27 @@ export function createUsersService(sequelize: Sequelize) {
           { displayName: { [Op.iLike]: pattern } },
         ];
         if (showEmails) searched.push({ email: { [Op.iLike]: pattern } });
-        where = { [Op.or]: searched };
+        conditions.push({ [Op.or]: searched });
       }
-      const [items, total] = await Promise.all([
-        User.findAll({
-          where,
-          attributes: [
-            'id',
-            'username',
-            'displayName',
-            'role',
-            'postsCount',
-            'createdAt',
-            ...(showEmails ? ['email'] : []),
-          ],
-          order: [['username', 'ASC']],
-          limit: PAGE_SIZE,
-          offset: offsetFor(options.page),
-          raw: true,
-        }),
-        User.count({ where }),
-      ]);
-      return toPage(items as UserSummary[], total, options.page);
+      if (position.after) conditions.push({ username: { [Op.gt]: position.after } });
+      if (position.before) conditions.push({ username: { [Op.lt]: position.before } });
+      const rows = await User.findAll({
+        where: { [Op.and]: conditions },
+        attributes: [
+          'id',
+          'username',
+          'displayName',
+          'role',
+          'postsCount',
+          'createdAt',
+          ...(showEmails ? ['email'] : []),
+        ],
+        order: [['username', position.before ? 'DESC' : 'ASC']],
+        limit: PAGE_FETCH,
+        offset: position.after || position.before ? 0 : offsetFor(position),
+        raw: true,
+      });
+      return keysetPage(rows as UserSummary[], position, (user) => user.username);
     },
 
     /** Writes only the allow-listed profile fields; the role only when an admin asks. */

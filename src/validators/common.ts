@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { body, type ValidationChain, matchedData, param, query, validationResult } from 'express-validator';
 import { NotFoundError } from '../errors.js';
+import { MAX_PAGE, type Position, POST_CURSOR, USERNAME_CURSOR } from '../services/pagination.js';
 
 export type FieldErrors = Record<string, string>;
 
@@ -57,8 +58,21 @@ export const pageQuery: ValidationChain = query('page')
   .bail()
   .matches(/^[1-9][0-9]{0,6}$/)
   .bail()
-  .isInt({ max: 1_000_000 })
+  .isInt({ max: MAX_PAGE })
   .toInt();
+const cursorQuery = (name: 'after' | 'before', pattern: RegExp): ValidationChain =>
+  query(name).optional().isString().bail().matches(pattern);
+/** Where a list of posts starts: ?page=N, ?after=<cursor> or ?before=<cursor>. */
+export const postListQuery: ValidationChain[] = [
+  pageQuery,
+  cursorQuery('after', POST_CURSOR),
+  cursorQuery('before', POST_CURSOR),
+];
+export const userListQuery: ValidationChain[] = [
+  pageQuery,
+  cursorQuery('after', USERNAME_CURSOR),
+  cursorQuery('before', USERNAME_CURSOR),
+];
 export const searchQuery: ValidationChain = query('q')
   .optional()
   .isString()
@@ -77,7 +91,7 @@ export const idParam: ValidationChain = param('id')
 export const usernameParam: ValidationChain = param('username').matches(/^[A-Za-z0-9_]{3,30}$/);
 
 export interface ListQuery {
-  page: number;
+  position: Position;
   q?: string;
 }
 
@@ -87,6 +101,13 @@ export function urlData<T>(req: Request): T {
     .array()
     .some((error) => error.type === 'field' && (error.location === 'params' || error.location === 'query'));
   if (malformed) throw new NotFoundError();
-  const data = matchedData<{ page?: number; q?: string }>(req, { locations: ['params', 'query'] });
-  return { ...data, page: data.page ?? 1, q: data.q || undefined } as T;
+  const data = matchedData<{ q?: string }>(req, { locations: ['params', 'query'] });
+  return { ...data, q: data.q || undefined } as T;
+}
+
+/** Where a list starts and what it searches; two starting points at once is a 404. */
+export function listQuery(req: Request): ListQuery {
+  const { page, after, before, q } = urlData<Position & { q?: string }>(req);
+  if ([page, after, before].filter((start) => start !== undefined).length > 1) throw new NotFoundError();
+  return { position: { page, after, before }, q };
 }

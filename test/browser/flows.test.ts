@@ -243,7 +243,6 @@ describe('browser flows', { skip: chromiumMissing }, () => {
           ),
         );
         const published = await Post.count({ where: { published: true } });
-        const pages = Math.ceil(published / 20);
 
         const page = await newPage();
         await page.goto(b.baseUrl);
@@ -254,27 +253,30 @@ describe('browser flows', { skip: chromiumMissing }, () => {
         assert.equal(shown.length, 20);
         assert.equal(shown[0], `Paged ${tag} 25`);
         assert.equal(shown[19], `Paged ${tag} 6`);
-        assert.match(await mainText(page), new RegExp(`Page 1 of ${pages}`));
         assert.equal(await page.getByRole('link', { name: '← Newer' }).count(), 0);
 
+        // The links carry a cursor: bookmarkable, and as cheap deep in the list as at its top.
         await page.getByRole('link', { name: 'Older →' }).click();
-        await page.waitForURL(`${b.baseUrl}/posts?page=2`);
+        await page.waitForURL(/\/posts\?after=\d+-\d+$/);
         shown = (await titles()).map((t) => t.trim());
         assert.equal(shown.length, Math.min(20, published - 20));
         assert.deepEqual(
           shown.slice(0, 5),
           [5, 4, 3, 2, 1].map((i) => `Paged ${tag} ${i}`),
         );
-        assert.match(await mainText(page), new RegExp(`Page 2 of ${pages}`));
 
         await page.getByRole('link', { name: '← Newer' }).click();
-        await page.waitForURL(`${b.baseUrl}/posts`);
-        assert.equal((await titles())[0]?.trim(), `Paged ${tag} 25`);
+        await page.waitForURL(/\/posts\?before=\d+-\d+$/);
+        shown = (await titles()).map((t) => t.trim());
+        assert.equal(shown[0], `Paged ${tag} 25`);
+        assert.equal(shown.length, 20);
+        assert.equal(await page.getByRole('link', { name: '← Newer' }).count(), 0);
       });
 
       test(`${js} › search posts from the search box › only matching posts, query kept in the box`, async () => {
         const author = await createUser();
-        const word = `zebra${Math.random().toString(36).slice(2, 8)}`;
+        // Letters only: full-text search stems words (zebras finds zebra), not words with digits.
+        const word = `zebra${Math.random().toString(36).slice(2, 8).replace(/[0-9]/g, 'q')}`;
         await createPost(b.db, author, { title: `All about ${word}s` });
         await createPost(b.db, author, { title: 'Unrelated', body: `A ${word.toUpperCase()} in the body.` });
         await createPost(b.db, author, { title: `Draft ${word}`, published: false });
@@ -290,9 +292,9 @@ describe('browser flows', { skip: chromiumMissing }, () => {
         assert.deepEqual(shown.sort(), [`All about ${word}s`, 'Unrelated']);
         assert.equal(await page.getByRole('searchbox', { name: 'Search posts' }).inputValue(), word);
 
-        await page.getByRole('searchbox', { name: 'Search posts' }).fill('no-such-thing-qq');
+        await page.getByRole('searchbox', { name: 'Search posts' }).fill('qqxyzzyqq');
         await page.getByRole('searchbox', { name: 'Search posts' }).press('Enter');
-        await page.waitForURL((url) => url.searchParams.get('q') === 'no-such-thing-qq');
+        await page.waitForURL((url) => url.searchParams.get('q') === 'qqxyzzyqq');
         assert.match(await mainText(page), /No published post matches your search\./);
       });
 

@@ -38,8 +38,11 @@ const INDEXES = [
   'posts_published_at_id_idx',
   'sessions_expire_idx',
   'sessions_user_id_idx',
+  'users_display_name_trgm_idx',
   'users_email_lower_key',
+  'users_email_trgm_idx',
   'users_username_lower_key',
+  'users_username_trgm_idx',
 ];
 
 interface CliResult {
@@ -111,8 +114,9 @@ const tables = (db: Db): Promise<string[]> =>
     )
     .then((rows) => rows.map((r) => r.table_name));
 const appTables = async (db: Db): Promise<string[]> => (await tables(db)).filter((name) => APP_TABLES.includes(name));
-const hasHstore = async (db: Db): Promise<boolean> =>
-  (await db.value<number>(`SELECT count(*)::int FROM pg_extension WHERE extname = 'hstore'`)) === 1;
+const hasExtension = async (db: Db, name: string): Promise<boolean> =>
+  (await db.value<number>(`SELECT count(*)::int FROM pg_extension WHERE extname = $1`, [name])) === 1;
+const hasHstore = (db: Db): Promise<boolean> => hasExtension(db, 'hstore');
 const columnsOf = async (db: Db, table: string): Promise<string[]> =>
   (
     await db.rows<{ column_name: string }>(
@@ -240,6 +244,15 @@ describe('db:migrate:undo one step at a time', () => {
 
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
+    [
+      '20261121000600-add-user-search-indexes.ts',
+      'drops the trigram indexes and pg_trgm',
+      async (db) => {
+        assert.deepEqual(await appTables(db), ['posts', 'rate_limits', 'sessions', 'users']);
+        assert.equal(await hasExtension(db, 'pg_trgm'), false);
+        assert.equal(await db.value<number>(`SELECT count(*)::int FROM pg_indexes WHERE indexname LIKE '%trgm%'`), 0);
+      },
+    ],
     [
       '20261121000500-create-rate-limits.ts',
       'drops rate_limits and leaves sessions',

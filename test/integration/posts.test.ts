@@ -41,19 +41,33 @@ describe('GET / and GET /posts', () => {
     assert.equal(res.text.match(/class="post-summary"/g)?.length, 20);
     assert.ok(res.text.indexOf('Listed post 25') < res.text.indexOf('Listed post 24'));
     assert.doesNotMatch(res.text, /Listed post 5</);
-    assert.match(res.text, /href="\/posts\?page=2" rel="next"/);
+    assert.match(res.text, /href="\/posts\?after=\d+-\d+" rel="next"/);
+    assert.doesNotMatch(res.text, /rel="prev"/);
     assert.doesNotMatch(res.text, /Secret draft/);
   });
 
-  test('index › page 2 holds the rest and links back', async () => {
-    const res = await new Browser(t.app).get('/posts?page=2');
+  test('index › the next page holds the rest and links back', async () => {
+    const browser = new Browser(t.app);
+    const first = await browser.get('/posts');
+    const next = /href="(\/posts\?after=[^"]+)" rel="next"/.exec(first.text)?.[1];
+    assert.ok(next, 'no next link');
+    const res = await browser.get(next.replace(/&amp;/g, '&'));
     assert.equal(res.status, 200);
     assert.match(res.text, /Listed post 5</);
     assert.match(res.text, /Listed post 1</);
-    assert.match(res.text, /href="\/posts" rel="prev"/);
+    assert.doesNotMatch(res.text, /Listed post 6</);
+    assert.match(res.text, /href="\/posts\?before=\d+-\d+" rel="prev"/);
+    assert.doesNotMatch(res.text, /rel="next"/);
   });
 
-  for (const page of ['3', '0', '-1', 'abc', '1.5', '99999999999', "1' OR '1'='1"]) {
+  test('index › ?page=2, as old bookmarks have it, still opens the second page', async () => {
+    const res = await new Browser(t.app).get('/posts?page=2');
+    assert.equal(res.status, 200);
+    assert.match(res.text, /Listed post 5</);
+    assert.match(res.text, /href="\/posts\?before=\d+-\d+" rel="prev"/);
+  });
+
+  for (const page of ['3', '0', '-1', 'abc', '1.5', '51', '99999999999', "1' OR '1'='1"]) {
     test(`index › page ${JSON.stringify(page)} past the end or malformed › 404 page`, async () => {
       const res = await new Browser(t.app).get(`/posts?page=${encodeURIComponent(page)}`);
       assert.equal(res.status, 404);

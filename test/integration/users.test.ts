@@ -74,7 +74,7 @@ describe('GET /users', () => {
     const all = await new Browser(t.app).get('/users');
     assert.equal(all.status, 200);
     assert.equal(userCount(all.text), 20);
-    assert.match(all.text, /href="\/users\?page=2" rel="next"/);
+    assert.match(all.text, /href="\/users\?after=[a-z0-9_]+" rel="next"/);
 
     const first = await new Browser(t.app).get(`/users?q=${prefix}`);
     assert.equal(first.status, 200);
@@ -82,18 +82,24 @@ describe('GET /users', () => {
     assert.match(first.text, new RegExp(`@${prefix}_01<`));
     assert.match(first.text, new RegExp(`@${prefix}_20<`));
     assert.doesNotMatch(first.text, new RegExp(`@${prefix}_21<`));
-    assert.match(first.text, new RegExp(`href="/users\\?q=${prefix}&amp;page=2" rel="next"`));
+    assert.match(first.text, new RegExp(`href="/users\\?q=${prefix}&amp;after=${prefix}_20" rel="next"`));
   });
 
-  test('index › page 2 holds the rest and links back', async () => {
-    const res = await new Browser(t.app).get(`/users?q=${prefix}&page=2`);
+  test('index › the next page holds the rest and links back', async () => {
+    const res = await new Browser(t.app).get(`/users?q=${prefix}&after=${prefix}_20`);
     assert.equal(res.status, 200);
     assert.equal(userCount(res.text), 5);
+    assert.match(res.text, new RegExp(`@${prefix}_21<`));
     assert.match(res.text, new RegExp(`@${prefix}_25<`));
-    assert.match(res.text, new RegExp(`href="/users\\?q=${prefix}" rel="prev"`));
+    assert.match(res.text, new RegExp(`href="/users\\?q=${prefix}&amp;before=${prefix}_21" rel="prev"`));
+    assert.doesNotMatch(res.text, /rel="next"/);
+    const back = await new Browser(t.app).get(`/users?q=${prefix}&before=${prefix}_21`);
+    assert.equal(userCount(back.text), 20);
+    assert.match(back.text, new RegExp(`@${prefix}_01<`));
+    assert.doesNotMatch(back.text, /rel="prev"/);
   });
 
-  for (const page of ['3', '0', '-1', 'abc', '1.5', '99999999999']) {
+  for (const page of ['3', '0', '-1', 'abc', '1.5', '51', '99999999999']) {
     test(`index › page ${JSON.stringify(page)} past the end or malformed › 404 page`, async () => {
       const res = await new Browser(t.app).get(`/users?q=${prefix}&page=${encodeURIComponent(page)}`);
       assert.equal(res.status, 404);

@@ -1,0 +1,216 @@
+// Lists page by cursor (issue #7): every post once, in order, both ways; cursors that stay
+// valid; searching posts; users found by any part of their names.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { QueryTypes } from 'sequelize';
+import type { User } from '../../src/models/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { createPost, createUser } from '../helpers/factories.js';
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+});
+
+const titlesIn = (html: string): string[] =>
+  [...html.matchAll(/<h3><a href="\/posts\/\d+">([^<]*)<\/a>/g)].map((match) => match[1]!);
+const linkIn = (html: string, rel: 'next' | 'prev'): string | undefined =>
+  new RegExp(`href="([^"]+)" rel="${rel}"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
+
+async function sql<T extends object>(query: string, bind: unknown[] = []): Promise<T[]> {
+  return t.db.sequelize.query<T>(query, { bind, type: QueryTypes.SELECT });
+}
+
+/** Follows the `rel` links from `start` to the end; the titles of each page, in order. */
+async function walk(browser: Browser, start: string, rel: 'next' | 'prev'): Promise<string[][]> {
+  const pages: string[][] = [];
+  for (let url: string | undefined = start; url !== undefined;) {
+    const res = await browser.get(url);
+    assert.equal(res.status, 200, `${url} answered ${res.status}`);
+    pages.push(titlesIn(res.text));
+    url = linkIn(res.text, rel);
+    assert.ok(pages.length < 20, 'the links go round in circles');
+  }
+  return pages;
+}
+
+describe('posts by cursor', () => {
+  let author: User;
+  let expected: string[];
+  before(async () => {
+    author = await createUser({ displayName: 'Keyset Writer' });
+    for (let i = 1; i <= 47; i++) await createPost(t.db, author, { title: `Keyset ${i}`, published: i % 8 !== 0 });
+    // Microseconds (a Date holds milliseconds) and ties: the id must break them.
+    await t.db.sequelize.query(
+      `UPDATE posts SET published_at = timestamptz '2026-03-01 12:00:00.000001' + (id % 9) * interval '1 microsecond'
+        WHERE author_id = $1 AND published`,
+      { bind: [author.id] },
+    );
+    expected = (
+      await sql<{ title: string }>(`SELECT title FROM posts WHERE published ORDER BY published_at DESC, id DESC`)
+    ).map((row) => row.title);
+    assert.ok(expected.length > 40);
+  });
+
+  test('the next links visit every published post once, newest first; the previous links come back', async () => {
+    const browser = new Browser(t.app);
+    const forward = await walk(browser, '/posts', 'next');
+    assert.deepEqual(forward.flat(), expected);
+    assert.deepEqual(
+      forward.map((page) => page.length),
+      [20, 20, expected.length - 40],
+    );
+    const lastPage = await browser.get('/posts');
+    const lastUrl = linkIn((await browser.get(linkIn(lastPage.text, 'next')!)).text, 'next')!;
+    const backward = await walk(browser, lastUrl, 'prev');
+    assert.deepEqual(backward.reverse().flat(), expected);
+  });
+
+  test('a post published meanwhile does not shift the next page', async () => {
+    const browser = new Browser(t.app);
+    const first = await browser.get('/posts');
+    await createPost(t.db, author, { title: 'Published meanwhile' });
+    const second = await browser.get(linkIn(first.text, 'next')!);
+    assert.deepEqual(titlesIn(second.text), expected.slice(20, 40));
+    await t.db.sequelize.query(`DELETE FROM posts WHERE title = 'Published meanwhile'`);
+    await t.db.sequelize.query(`UPDATE users SET posts_count = posts_count - 1 WHERE id = $1`, { bind: [author.id] });
+  });
+
+  test('a bookmarked page still opens after the post its cursor names is deleted', async () => {
+    const first = await new Browser(t.app).get('/posts');
+    const next = linkIn(first.text, 'next')!;
+    const cursorPost = expected[19]!;
+    const [row] = await sql<{ id: number }>(`SELECT id FROM posts WHERE title = $1`, [cursorPost]);
+    await t.db.sequelize.query(`UPDATE posts SET published = false, published_at = NULL WHERE id = $1`, {
+      bind: [row!.id],
+    });
+    try {
+      const res = await new Browser(t.app).get(next);
+      assert.equal(res.status, 200);
+      assert.deepEqual(titlesIn(res.text), expected.slice(20, 40));
+    } finally {
+      await t.db.sequelize.query(
+        `UPDATE posts SET published = true, published_at = timestamptz '2026-03-01 12:00:00.000001' + (id % 9) * interval '1 microsecond'
+          WHERE id = $1`,
+        { bind: [row!.id] },
+      );
+    }
+  });
+
+  test('past the last post › 404 page', async () => {
+    const [last] = await sql<{ cursor: string }>(
+      `SELECT (extract(epoch FROM published_at) * 1000000)::bigint || '-' || id AS cursor
+         FROM posts WHERE published ORDER BY published_at, id LIMIT 1`,
+    );
+    const res = await new Browser(t.app).get(`/posts?after=${last!.cursor}`);
+    assert.equal(res.status, 404);
+    assert.match(res.text, /Page not found/);
+  });
+
+  const malformed = [
+    'after=abc',
+    'after=1-0',
+    'after=-1-5',
+    'after=1-2-3',
+    'after=01-5',
+    'after=12345678901234567-1',
+    'after=1-12345678901',
+    'after=1-2&after=1-3',
+    'after=1-2&before=1-3',
+    'page=2&after=1-2',
+    'before=',
+    'page=51',
+  ];
+  for (const query of malformed) {
+    test(`/posts?${query} › 404 page`, async () => {
+      const res = await new Browser(t.app).get(`/posts?${query}`);
+      assert.equal(res.status, 404);
+      assert.match(res.text, /Page not found/);
+    });
+  }
+
+  test('a profile pages by cursor too; its owner sees drafts, ordered by when they were written', async () => {
+    const stranger = await walk(new Browser(t.app), `/users/${author.username}`, 'next');
+    const published = expected.filter((title) => title.startsWith('Keyset '));
+    assert.deepEqual(stranger.flat(), published);
+
+    const owner = await Browser.loggedIn(t.app, author);
+    const own = (await walk(owner, `/users/${author.username}`, 'next')).flat();
+    const written = (
+      await sql<{ title: string }>(`SELECT title FROM posts WHERE author_id = $1 ORDER BY created_at DESC, id DESC`, [
+        author.id,
+      ])
+    ).map((row) => row.title);
+    assert.equal(own.length, 47);
+    assert.deepEqual(own, written);
+  });
+});
+
+describe('searching posts', () => {
+  before(async () => {
+    const writer = await createUser();
+    await createPost(t.db, writer, { title: 'Vacuuming large tables', body: 'Notes on autovacuum thresholds.' });
+    await createPost(t.db, writer, { title: 'Weekend notes', body: 'We talked about VACUUMING the garage.' });
+    await createPost(t.db, writer, { title: 'Draft on vacuuming', body: 'vacuuming', published: false });
+    await createPost(t.db, writer, { title: 'Sourdough', body: 'A starter, flour and water: 100% bread_dough.' });
+  });
+
+  const search = async (q: string): Promise<string[]> => {
+    const res = await new Browser(t.app).get(`/posts?q=${encodeURIComponent(q)}`);
+    assert.equal(res.status, 200);
+    return titlesIn(res.text);
+  };
+
+  test('finds the text in titles and bodies, any case, newest first, drafts never', async () => {
+    assert.deepEqual(await search('vacuuming'), ['Weekend notes', 'Vacuuming large tables']);
+  });
+
+  test('LIKE wildcards in the query are literal', async () => {
+    assert.deepEqual(await search('100%'), ['Sourdough']);
+    assert.deepEqual(await search('bread_'), ['Sourdough']);
+    assert.deepEqual(await search('vac%ing'), []);
+    assert.deepEqual(await search('starte_'), []);
+  });
+
+  test('results page by number; a cursor with a search › 404', async () => {
+    const writer = await createUser();
+    for (let i = 1; i <= 23; i++) await createPost(t.db, writer, { title: `Quasar ${i}`, body: 'quasar' });
+    const first = await new Browser(t.app).get('/posts?q=quasar');
+    assert.equal(titlesIn(first.text).length, 20);
+    assert.match(first.text, /Page 1/);
+    assert.equal(linkIn(first.text, 'next'), '/posts?q=quasar&page=2');
+    const second = await new Browser(t.app).get('/posts?q=quasar&page=2');
+    assert.equal(titlesIn(second.text).length, 3);
+    assert.equal(linkIn(second.text, 'prev'), '/posts?q=quasar');
+    assert.equal((await new Browser(t.app).get('/posts?q=quasar&page=3')).status, 404);
+    assert.equal((await new Browser(t.app).get('/posts?q=quasar&after=1-2')).status, 404);
+  });
+});
+
+describe('users found by any part of their names', () => {
+  test('a fragment of a username or display name, any case', async () => {
+    const user = await createUser({ username: 'trigram_fan_1', displayName: 'Margarethe Oyelaran' });
+    for (const q of ['GRAM_FA', 'oyela', 'garethe oye']) {
+      const res = await new Browser(t.app).get(`/users?q=${encodeURIComponent(q)}`);
+      assert.equal(res.status, 200);
+      assert.match(res.text, new RegExp(`@${user.username}<`), q);
+    }
+  });
+
+  test('LIKE wildcards in the query are literal', async () => {
+    await createUser({ username: 'under_score_9' });
+    // As wildcards, each would match under_score_9.
+    for (const q of ['u%9', 'under_scor_', 'under%']) {
+      const res = await new Browser(t.app).get(`/users?q=${encodeURIComponent(q)}`);
+      assert.doesNotMatch(res.text, /@under_score_9</, q);
+    }
+    const literal = await new Browser(t.app).get(`/users?q=${encodeURIComponent('r_s')}`);
+    assert.match(literal.text, /@under_score_9</);
+    const percent = await new Browser(t.app).get(`/users?q=${encodeURIComponent('%')}`);
+    assert.match(percent.text, /No user matches your search/);
+  });
+});

@@ -1,0 +1,179 @@
+// Query discipline (issue #7): every page runs a fixed number of statements whatever the
+// data (no N+1), within its budget; anonymous pages never touch the sessions table; pages
+// read only the columns they show (no password hash, no email where none is shown).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { User } from '../../src/models/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { createPost, createUser } from '../helpers/factories.js';
+
+let t: TestApp;
+/** Statements the app ran through Sequelize, and through the session store's pool. */
+const seen = { app: [] as string[], sessions: [] as string[] };
+
+before(async () => {
+  t = await startTestApp();
+  t.db.sequelize.addHook('afterQuery', (_options, query) => {
+    seen.app.push((query as unknown as { sql: string }).sql);
+  });
+  const pool = t.db.sessionPool;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) => {
+    const [text] = args;
+    seen.sessions.push(typeof text === 'string' ? text : String((text as { text?: string }).text));
+    return query(...args);
+  }) as typeof pool.query;
+});
+after(async () => {
+  await t.close();
+});
+
+interface Measured {
+  status: number;
+  app: string[];
+  sessions: string[];
+}
+
+async function measure(browser: Browser, url: string): Promise<Measured> {
+  seen.app.length = 0;
+  seen.sessions.length = 0;
+  const res = await browser.get(url);
+  return { status: res.status, app: [...seen.app], sessions: [...seen.sessions] };
+}
+
+/** A page, the statements it may run, and how to find its URL in the current data. */
+interface Budgeted {
+  name: string;
+  url: () => Promise<string> | string;
+  budget: number;
+}
+
+let writer: User;
+let reader: User;
+const nextLink = async (url: string): Promise<string> => {
+  const res = await new Browser(t.app).get(url);
+  const next = /href="([^"]+)" rel="next"/.exec(res.text)?.[1];
+  assert.ok(next, `no next link on ${url}`);
+  return next.replace(/&amp;/g, '&');
+};
+const postOf = async (user: User): Promise<number> => {
+  const [row] = await t.db.sequelize.query<{ id: number }>(
+    `SELECT id FROM posts WHERE author_id = $1 AND published ORDER BY id LIMIT 1`,
+    { bind: [user.id], type: 'SELECT' as never },
+  );
+  return row!.id;
+};
+
+const ANONYMOUS: Budgeted[] = [
+  { name: 'home', url: () => '/', budget: 1 },
+  { name: 'posts, first page', url: () => '/posts', budget: 1 },
+  { name: 'posts, next page', url: () => nextLink('/posts'), budget: 1 },
+  { name: 'posts, page 2 by number', url: () => '/posts?page=2', budget: 1 },
+  { name: 'posts search', url: () => '/posts?q=budget', budget: 1 },
+  { name: 'one post', url: async () => `/posts/${await postOf(writer)}`, budget: 1 },
+  { name: 'site feed', url: () => '/posts.atom', budget: 1 },
+  { name: 'users', url: () => '/users', budget: 1 },
+  { name: 'users search', url: () => '/users?q=budget', budget: 1 },
+  // The account, its posts, its last post date, its weekly chart.
+  { name: 'a profile', url: () => `/users/${writer.username}`, budget: 4 },
+  { name: 'a profile, next page', url: () => nextLink(`/users/${writer.username}`), budget: 4 },
+  { name: 'a profile feed', url: () => `/users/${writer.username}/posts.atom`, budget: 2 },
+];
+
+// Logged in: the page's own statements, plus reading the account of the session.
+const LOGGED_IN: Budgeted[] = [
+  ...ANONYMOUS.map((page) => ({ ...page, budget: page.budget + 1 })),
+  { name: 'own profile, drafts too', url: () => `/users/${reader.username}`, budget: 5 },
+  { name: 'new post form', url: () => '/posts/new', budget: 1 },
+  { name: 'own profile edit', url: () => `/users/${reader.username}/edit`, budget: 2 },
+];
+
+/** Each page measured now: its statements and its session-store statements. */
+async function measureAll(pages: Budgeted[], browser: () => Promise<Browser>): Promise<Map<string, Measured>> {
+  const results = new Map<string, Measured>();
+  for (const page of pages) {
+    const url = await page.url();
+    const measured = await measure(await browser(), url);
+    assert.equal(measured.status, 200, `${page.name} (${url}) answered ${measured.status}`);
+    results.set(page.name, measured);
+  }
+  return results;
+}
+
+async function addPosts(authors: number, postsEach: number): Promise<void> {
+  for (let a = 0; a < authors; a++) {
+    const author = await createUser({ displayName: `Budget author ${a}` });
+    for (let p = 0; p < postsEach; p++) await createPost(t.db, author, { title: `Budget post ${a}.${p}` });
+  }
+  for (let p = 0; p < postsEach * 3; p++) await createPost(t.db, writer, { title: `Writer budget post ${p}` });
+  await createPost(t.db, reader, { title: 'Reader draft', published: false });
+}
+
+describe('statements per page', () => {
+  let small: { anonymous: Map<string, Measured>; loggedIn: Map<string, Measured> };
+  let large: typeof small;
+  let readerBrowser: Browser;
+
+  before(async () => {
+    writer = await createUser({ displayName: 'Budget writer' });
+    reader = await createUser({ displayName: 'Budget reader' });
+    readerBrowser = await Browser.loggedIn(t.app, reader);
+    await addPosts(3, 8);
+    const measureBoth = async (): Promise<typeof small> => ({
+      anonymous: await measureAll(ANONYMOUS, () => Promise.resolve(new Browser(t.app))),
+      loggedIn: await measureAll(LOGGED_IN, () => Promise.resolve(readerBrowser)),
+    });
+    small = await measureBoth();
+    // Ten times the authors and posts: an N+1 would run more statements now.
+    await addPosts(30, 8);
+    large = await measureBoth();
+  });
+
+  for (const page of ANONYMOUS) {
+    test(`anonymous › ${page.name} › at most ${page.budget}, the same with 10× the data, no session row`, () => {
+      const before = small.anonymous.get(page.name)!;
+      const now = large.anonymous.get(page.name)!;
+      assert.ok(now.app.length <= page.budget, `${now.app.length} statements:\n${now.app.join('\n')}`);
+      assert.equal(now.app.length, before.app.length, 'more statements with more data');
+      assert.deepEqual(now.sessions, [], 'an anonymous page touched the sessions table');
+    });
+  }
+
+  for (const page of LOGGED_IN) {
+    test(`logged in › ${page.name} › at most ${page.budget}, the same with 10× the data`, () => {
+      const before = small.loggedIn.get(page.name)!;
+      const now = large.loggedIn.get(page.name)!;
+      assert.ok(now.app.length <= page.budget, `${now.app.length} statements:\n${now.app.join('\n')}`);
+      assert.equal(now.app.length, before.app.length, 'more statements with more data');
+      // Reading the session, and pushing its expiry back (the idle timeout rolls).
+      assert.ok(now.sessions.length <= 2, now.sessions.join('\n'));
+    });
+  }
+
+  test('anonymous pages read no password hash and no email', () => {
+    for (const [name, measured] of large.anonymous) {
+      for (const sql of measured.app) {
+        assert.doesNotMatch(sql, /password_hash|email/, `${name}: ${sql}`);
+      }
+    }
+  });
+
+  test('lists select the start of each body, not the whole', () => {
+    for (const name of ['home', 'posts, first page', 'posts search', 'a profile']) {
+      const [sql] = large.anonymous.get(name)!.app.filter((statement) => statement.includes('FROM posts p'));
+      assert.ok(sql, `${name}: no list statement`);
+      const columns = sql.slice(0, sql.indexOf('FROM posts p'));
+      assert.match(columns, /left\(p\.body, \d+\)/);
+      assert.doesNotMatch(columns.replace(/left\(p\.body, \d+\)/g, ''), /p\.body/);
+    }
+  });
+
+  test('a page that shows a form keeps a session for its CSRF token', async () => {
+    const measured = await measure(new Browser(t.app), '/login');
+    assert.equal(measured.status, 200);
+    assert.equal(measured.app.length, 0);
+    assert.equal(measured.sessions.length, 1);
+    assert.match(measured.sessions[0]!, /INSERT INTO/i);
+  });
+});
