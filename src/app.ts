@@ -58,6 +58,9 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
   app.set('view engine', 'ejs');
   app.engine('ejs', renderWithLayout);
   app.set('view cache', production);
+  // Includes name their partial from the views root ('/partials/field'): EJS then finds it
+  // without a file-system check per include, as a relative name would cost.
+  app.set('view options', { root: VIEWS_DIR });
   Object.assign(app.locals, viewHelpers, { paths });
 
   const posts = createPostsService(db.sequelize);
