@@ -94,8 +94,13 @@ export class AppProcess {
     collect(child.stderr);
   }
 
-  /** Spawns the app; `waitUntilHealthy` then waits for it to answer. */
-  static async launch(databaseUrl: string, dataDir: string, logPath?: string): Promise<AppProcess> {
+  /** Spawns the app (`env` adds to or overrides its environment); `waitUntilHealthy` then waits for it to answer. */
+  static async launch(
+    databaseUrl: string,
+    dataDir: string,
+    logPath?: string,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<AppProcess> {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: ROOT,
@@ -117,6 +122,7 @@ export class AppProcess {
         DB_POOL_MAX: '10',
         DATA_DIR: dataDir,
         PUBLIC_URL: '',
+        ...env,
       },
     });
     const logFile = logPath ? fs.createWriteStream(logPath, { flags: 'w' }) : undefined;

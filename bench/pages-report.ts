@@ -35,7 +35,10 @@ export interface ReportInput {
   deepCheck: { ok: boolean; text: string };
   /** Notes below the table, one sentence each. */
   notes: string[];
+  /** GET /posts of the app as deployed (its page cache on) against the reference. */
   comparison: Comparison | { skipped: string };
+  /** The same with PAGE_CACHE_MS=0: every request rendered. */
+  uncachedComparison: Comparison | { skipped: string };
   /** The app's log lines by level during the whole run, e.g. "warn 3". */
   appLog: string;
 }
@@ -99,12 +102,16 @@ function scenarioTable(scenarios: ScenarioResult[]): string[] {
   return lines;
 }
 
-function comparisonSection(input: ReportInput): string[] {
-  const lines = ['## `GET /posts` against the reference', ''];
-  const { comparison } = input;
+function comparisonSection(
+  input: ReportInput,
+  comparison: ReportInput['comparison'],
+  title: string,
+  app: string,
+): string[] {
+  const lines = [`## ${title}`, ''];
   if ('skipped' in comparison) return [...lines, `Not run: ${comparison.skipped}.`, ''];
   lines.push(
-    `\`../shared/bench/compare.mjs\`, A = the app's \`GET /posts\`, B = \`../shared/bench/reference-server.mjs\` ` +
+    `\`../shared/bench/compare.mjs\`, A = ${app}, B = \`../shared/bench/reference-server.mjs\` ` +
       `(the latest 20 published posts by one raw query and one cached template, the same pool size) on the same ` +
       `database: ${input.rounds} alternating round${input.rounds === 1 ? '' : 's'} of ${input.durationS} s at ${input.compareConnections} ` +
       `connections after one warm-up each.`,
@@ -148,6 +155,8 @@ export function renderReport(input: ReportInput): string {
     '',
     '## Pages',
     '',
+    'Every request rendered (`PAGE_CACHE_MS=0`): what each page costs, not how often a cache spares it.',
+    '',
     ...scenarioTable(input.scenarios),
     '',
     '- req/s: responses per second over the scenario; p50 and p99: latency of every response, whatever its status; ' +
@@ -156,10 +165,22 @@ export function renderReport(input: ReportInput): string {
     ...input.notes.map((note) => `- ${note}`),
     `- the app logged: ${input.appLog}.`,
     '',
-    ...comparisonSection(input),
+    ...comparisonSection(
+      input,
+      input.comparison,
+      '`GET /posts` against the reference, as deployed',
+      "the app's `GET /posts` with its production settings (anonymous pages reused for `PAGE_CACHE_MS`, 1 s)",
+    ),
+    ...comparisonSection(
+      input,
+      input.uncachedComparison,
+      '`GET /posts` against the reference, every request rendered',
+      "the app's `GET /posts` with `PAGE_CACHE_MS=0`: one query and one render per request",
+    ),
     '## Targets',
     '',
     `- app's \`GET /posts\` ≥ ${REFERENCE_TARGET}× the reference's requests/s, side by side: ${reference.text}`,
+    `- the same, every request rendered (\`PAGE_CACHE_MS=0\`): ${referenceVerdict(input.uncachedComparison).text}`,
     `- deep page and first page within ${DEEP_TARGET}× of each other: ${deep.text}`,
     `- no errors in any scenario: ${bad === 0 ? 'MET' : `MISSED: ${int(bad)} bad answers`}`,
     '',

@@ -252,11 +252,15 @@ async function checkDeepPage(
   return { ok: false, text: `it did not list post ${targets.deepFirstId}, the one after its cursor` };
 }
 
-async function startApp(url: string, cleanup: Cleanup): Promise<{ app: AppProcess; logPath: string }> {
+async function startApp(
+  url: string,
+  cleanup: Cleanup,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ app: AppProcess; logPath: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'users-and-posts-bench-app-'));
   cleanup.add('remove the app data directory', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const logPath = path.join(dataDir, 'app.log');
-  const app = await AppProcess.launch(url, dataDir, logPath);
+  const app = await AppProcess.launch(url, dataDir, logPath, env);
   cleanup.add('stop the app', async () => {
     const code = await app.stop();
     if (code !== 0) log(`the app exited with code ${code}:\n${app.tail(5).join('\n')}`);
@@ -305,8 +309,11 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
   const targets = await readPageTargets(server.url);
   log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
 
-  log('starting the app (NODE_ENV=production)…');
-  const { app, logPath } = await startApp(server.url, cleanup);
+  // Two processes of the app: one as deployed (PAGE_CACHE_MS at its production default),
+  // and one that renders every request, for what each page really costs.
+  log('starting the app twice (NODE_ENV=production; with its page cache, and without)…');
+  const { app, logPath } = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
+  const { app: cachedApp } = await startApp(server.url, cleanup);
   let reference: ReferenceServer | undefined;
   if (referenceToolsPresent()) {
     reference = await ReferenceServer.launch(server.url);
@@ -331,22 +338,22 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
     scenarios.push(await readScenario(app, label, requestPath, options, signal));
   }
 
-  let comparison: Comparison | { skipped: string };
-  if (reference) {
+  const compareWith = async (origin: string, what: string): Promise<Comparison | { skipped: string }> => {
+    if (!reference) return { skipped: `the reference tools are not in ${REFERENCE_DIR}` };
     const seconds = (options.rounds + 1) * 2 * options.durationS;
-    log(`comparing GET /posts with the reference: ${options.rounds} rounds, about ${seconds} s…`);
-    comparison = await compare(
-      `${app.origin}/posts`,
+    log(`comparing GET /posts (${what}) with the reference: ${options.rounds} rounds, about ${seconds} s…`);
+    const result = await compare(
+      `${origin}/posts`,
       `${reference.origin}/posts`,
       { rounds: options.rounds, seconds: options.durationS, connections: COMPARE_CONNECTIONS },
       (stop) => cleanup.add('stop compare.mjs', stop),
     );
     if (signal.aborted) throw new Error('interrupted');
-    log(comparison.output.trim());
-  } else {
-    comparison = { skipped: `the reference tools are not in ${REFERENCE_DIR}` };
-    log(`comparison skipped: ${comparison.skipped}`);
-  }
+    log(result.output.trim());
+    return result;
+  };
+  const comparison = await compareWith(cachedApp.origin, 'as deployed');
+  const uncachedComparison = await compareWith(app.origin, 'every request rendered');
 
   // Last: the new posts change the list the other scenarios read.
   scenarios.push(await writeScenario(app, options, signal));
@@ -375,6 +382,7 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
       deepCheck,
       notes,
       comparison,
+      uncachedComparison,
       appLog: appLogSummary(logPath),
     }),
   );
@@ -383,7 +391,7 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
   fs.writeFileSync(REPORT_FILE, report);
   log(`\nsaved as ${path.relative(ROOT, REPORT_FILE)}`);
 
-  const compareBad = 'skipped' in comparison ? false : comparison.exitCode !== 0;
+  const compareBad = [comparison, uncachedComparison].some((result) => !('skipped' in result) && result.exitCode !== 0);
   return scenarios.every((scenario) => scenario.bad === 0) && !compareBad;
 }
 

@@ -16,6 +16,7 @@ import type { Database } from './db/database.js';
 import { loadCurrentUser } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { flash } from './middleware/flash.js';
+import { pageCache } from './middleware/page-cache.js';
 import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { createMetrics } from './metrics.js';
@@ -166,6 +167,9 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  // Before sessions and the database: a page kept for anonymous visitors needs neither.
+  app.use(pageCache({ ttlMs: config.pageCacheMs }));
 
   app.use(express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 }));
   // HTML forms can only POST: a hidden _method field turns one into PUT or DELETE, and

@@ -37,6 +37,11 @@ export interface Config {
   readonly loginLimitPerAccount: number;
   /** Sign-ups one IP address may make per hour. */
   readonly signupLimitPerIp: number;
+  /**
+   * How long a page rendered for an anonymous visitor (no cookie) is reused for the next
+   * ones, per process (ms); 0 renders every request.
+   */
+  readonly pageCacheMs: number;
   /** Signs the session cookie; undefined only outside production (then kept under dataDir). */
   readonly sessionSecret: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -61,6 +66,7 @@ export type AppConfig = Pick<
   | 'loginLimitPerIp'
   | 'loginLimitPerAccount'
   | 'signupLimitPerIp'
+  | 'pageCacheMs'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -132,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimitPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 30, 1, 1_000_000),
     loginLimitPerAccount: integer('RATE_LIMIT_LOGIN_PER_ACCOUNT', 10, 1, 1_000_000),
     signupLimitPerIp: integer('RATE_LIMIT_SIGNUP_PER_IP', 10, 1, 1_000_000),
+    pageCacheMs: integer('PAGE_CACHE_MS', nodeEnv === 'production' ? 1000 : 0, 0, 60_000),
     sessionSecret,
     logLevel,
     publicUrl,

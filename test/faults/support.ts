@@ -282,6 +282,8 @@ export async function startServer(databaseUrl: string, overrides: ServerEnv = {}
     RATE_LIMIT_LOGIN_PER_IP: '100000',
     RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000',
     RATE_LIMIT_SIGNUP_PER_IP: '100000',
+    // Every request goes to the database: these tests are about what it does when that fails.
+    PAGE_CACHE_MS: '0',
     DATA_DIR: path.join(os.tmpdir(), `users-and-posts-faults-${port}`),
     ...overrides,
   });

@@ -57,6 +57,8 @@ export const TEST_APP_CONFIG: AppConfig = {
   loginLimitPerIp: 100_000,
   loginLimitPerAccount: 100_000,
   signupLimitPerIp: 100_000,
+  // Tests read their writes at once, also as anonymous visitors; page-cache.test.ts turns it on.
+  pageCacheMs: 0,
 };
 
 /** The app on a migrated database of this test file's own. */

@@ -1,0 +1,90 @@
+// The anonymous page cache (PAGE_CACHE_MS): pages for visitors without a cookie are reused
+// for a moment; anyone with a session, errors, and pages that start a session never are.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import request from 'supertest';
+import type { User } from '../../src/models/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Browser } from '../helpers/browser.js';
+import { createPost, createUser } from '../helpers/factories.js';
+
+const TTL_MS = 500;
+let t: TestApp;
+let author: User;
+let statements = 0;
+
+before(async () => {
+  t = await startTestApp({ pageCacheMs: TTL_MS });
+  t.db.sequelize.addHook('afterQuery', () => {
+    statements++;
+  });
+  author = await createUser({ displayName: 'Cached Author' });
+  await createPost(t.db, author, { title: 'Already there' });
+});
+after(async () => {
+  await t.close();
+});
+
+const anonymous = (url: string): request.Test => request(t.app).get(url);
+
+describe('anonymous page cache', () => {
+  test('a second anonymous visit within the TTL gets the same page without a query; after it, the fresh one', async () => {
+    const first = await anonymous('/posts?page=1');
+    assert.equal(first.status, 200);
+    await createPost(t.db, author, { title: 'Published just now' });
+    statements = 0;
+    const second = await anonymous('/posts?page=1');
+    assert.equal(statements, 0, 'the cached page still queried the database');
+    assert.equal(second.text, first.text);
+    assert.doesNotMatch(second.text, /Published just now/);
+    await sleep(TTL_MS + 100);
+    const third = await anonymous('/posts?page=1');
+    assert.match(third.text, /Published just now/);
+  });
+
+  test('whoever has a session sees a change at once', async () => {
+    const page = await anonymous('/');
+    assert.equal(page.status, 200);
+    await createPost(t.db, author, { title: 'Seen by its author' });
+    const own = await (await Browser.loggedIn(t.app, author)).get('/');
+    assert.match(own.text, /Seen by its author/);
+    assert.doesNotMatch((await anonymous('/')).text, /Seen by its author/);
+  });
+
+  test('the URL with its query is the key', async () => {
+    const plain = await anonymous('/users');
+    const searched = await anonymous(`/users?q=${author.username}`);
+    assert.notEqual(plain.text, searched.text);
+    assert.match(searched.text, /Cached Author/);
+  });
+
+  test('a 404 is not kept', async () => {
+    const username = `later_${Date.now()}`;
+    assert.equal((await anonymous(`/users/${username}`)).status, 404);
+    await createUser({ username });
+    assert.equal((await anonymous(`/users/${username}`)).status, 200);
+  });
+
+  test('a page that starts a session (a form with its CSRF token) is never shared', async () => {
+    const a = await anonymous('/login');
+    const b = await anonymous('/login');
+    const token = (html: string): string | undefined => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    assert.ok(a.headers['set-cookie'] && b.headers['set-cookie'], 'the login page set no cookie');
+    assert.ok(token(a.text));
+    assert.notEqual(token(a.text), token(b.text));
+  });
+
+  test('a page served from the cache keeps the security headers, its own request id, and answers 304s', async () => {
+    const first = await anonymous('/users?page=1');
+    const second = await anonymous('/users?page=1');
+    assert.equal(second.text, first.text);
+    assert.match(String(second.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal(second.headers['x-content-type-options'], 'nosniff');
+    assert.notEqual(second.headers['x-request-id'], first.headers['x-request-id']);
+    const etag = String(second.headers.etag);
+    assert.ok(etag);
+    const conditional = await anonymous('/users?page=1').set('If-None-Match', etag);
+    assert.equal(conditional.status, 304);
+  });
+});
