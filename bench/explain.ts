@@ -1,0 +1,230 @@
+// Query plans at size (issue #7, part 6): `npm run bench:explain`, sized by SEED_USERS and
+// SEED_POSTS (default 10,000 and 1,000,000).
+//   1. An embedded PostgreSQL in a temporary directory: migrated, the demo data, then the
+//      volume seeder through the real sequelize-cli.
+//   2. The app in this process (every request rendered: PAGE_CACHE_MS=0), every statement
+//      it sends recorded with its bound values; each page of the site requested once.
+//   3. Each recorded SELECT run again under EXPLAIN (ANALYZE, BUFFERS): the plan, its time,
+//      and whether it reads posts by a sequential scan.
+//   4. A Markdown report on stdout, saved as docs/query-plans.md. Exit code 1 when a page
+//      other than the substring search scans posts sequentially.
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import pino from 'pino';
+import * as prettier from 'prettier';
+import { createApp } from '../src/app.js';
+import { createDatabase } from '../src/db/database.js';
+import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/demo.js';
+import { createPostsService } from '../src/services/posts.service.js';
+import { csrfTokenIn } from '../test/helpers/browser.js';
+import { TEST_APP_CONFIG } from '../test/helpers/app.js';
+import { EmbeddedServer, withClient } from './database.js';
+import { readPageTargets, SEARCH_WORD, seedDatabase } from './pages-database.js';
+
+const ROOT = path.resolve(__dirname, '..');
+const REPORT_FILE = path.join(ROOT, 'docs/query-plans.md');
+const users = Number(process.env.SEED_USERS ?? 10_000);
+const posts = Number(process.env.SEED_POSTS ?? 1_000_000);
+// Known, and said in the report: substring search reads every post (issue #7's full-text
+// search is to replace it).
+const KNOWN_SCAN = /^posts search/;
+
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+interface Statement {
+  sql: string;
+  bind: unknown[];
+}
+
+interface Explained extends Statement {
+  plan: string;
+  ms: number;
+  seqScanOnPosts: boolean;
+}
+
+/** A tiny cookie-keeping client for the in-process app. */
+class Visitor {
+  private cookie = '';
+  constructor(private readonly origin: string) {}
+
+  async get(url: string): Promise<number> {
+    const res = await fetch(this.origin + url, { headers: { cookie: this.cookie }, redirect: 'manual' });
+    this.keep(res);
+    await res.text();
+    return res.status;
+  }
+
+  async logIn(login: string, password: string): Promise<void> {
+    const form = await fetch(`${this.origin}/login`, { headers: { cookie: this.cookie } });
+    this.keep(form);
+    const body = new URLSearchParams({ login, password, _csrf: csrfTokenIn(await form.text()) });
+    const res = await fetch(`${this.origin}/login`, {
+      method: 'POST',
+      body,
+      headers: { cookie: this.cookie },
+      redirect: 'manual',
+    });
+    this.keep(res);
+    if (res.status !== 303) throw new Error(`logging in as ${login} answered ${res.status}`);
+  }
+
+  private keep(res: Response): void {
+    const set = res.headers.getSetCookie().map((cookie) => cookie.split(';')[0]);
+    if (set.length > 0) this.cookie = set.join('; ');
+  }
+}
+
+async function explain(client: pg.Client, statement: Statement): Promise<Explained> {
+  const result = await client.query<{ 'QUERY PLAN': string }>({
+    text: `EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`,
+    values: statement.bind,
+  });
+  const plan = result.rows.map((row) => row['QUERY PLAN']).join('\n');
+  const ms = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
+  return { ...statement, plan, ms, seqScanOnPosts: /Seq Scan on posts\b/.test(plan) };
+}
+
+async function main(): Promise<number> {
+  const server = await EmbeddedServer.start();
+  try {
+    log(`seeding ${users} users and ${posts} posts…`);
+    await seedDatabase(server.url, users, posts);
+    const targets = await readPageTargets(server.url);
+    const heavy = await withClient(server.url, async (client) => {
+      const row = await client.query<{ id: number; cursor: string }>(
+        `SELECT u.id, (SELECT (extract(epoch FROM p.published_at) * 1000000)::bigint || '-' || p.id FROM posts p
+                        WHERE p.author_id = u.id AND p.published ORDER BY p.published_at DESC, p.id DESC
+                        OFFSET (u.posts_count / 2) LIMIT 1) AS cursor
+           FROM users u WHERE u.username = $1`,
+        [targets.heavyUser.username],
+      );
+      return row.rows[0]!;
+    });
+
+    const db = createDatabase(server.url, {
+      dbPoolMax: 4,
+      dbPoolMin: 0,
+      dbAcquireTimeoutMs: 30_000,
+      dbConnectTimeoutMs: 30_000,
+      dbStatementTimeoutMs: 0,
+      dbSlowQueryMs: Number.MAX_SAFE_INTEGER,
+    });
+    const recorded: Statement[] = [];
+    db.sequelize.addHook('afterQuery', (options, query) => {
+      const sql = (query as unknown as { sql: string }).sql;
+      if (/^\s*(SELECT|WITH)\b/i.test(sql)) recorded.push({ sql, bind: (options as { bind?: unknown[] }).bind ?? [] });
+    });
+    const app = createApp({
+      config: { ...TEST_APP_CONFIG, pageCacheMs: 0 },
+      db,
+      logger: pino({ level: 'silent' }),
+      sessionSecret: 'a-query-plans-session-secret-of-enough-length',
+    });
+    const listener = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => listener.once('listening', resolve));
+    const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+
+    const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
+    const pages: [string, string][] = [
+      ['home', '/'],
+      ['posts, first page', '/posts'],
+      ['posts, deep page (?after=)', `/posts?after=${targets.deepCursor}`],
+      ['posts, going back (?before=)', `/posts?before=${targets.deepCursor}`],
+      ['posts, page 50 by number', '/posts?page=50'],
+      [`posts search for “${SEARCH_WORD}”`, `/posts?q=${SEARCH_WORD}`],
+      // A word in no post: the substring search then reads every published post.
+      ['posts search for a word in no post', '/posts?q=xylophonic'],
+      ['one post', `/posts/${targets.postId}`],
+      ['site feed', '/posts.atom'],
+      ['users', '/users'],
+      ['users search for “ann”', '/users?q=ann'],
+      [`busiest profile (${targets.heavyUser.postsCount} posts)`, profile],
+      ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.cursor}`],
+      ['busiest profile feed', `${profile}/posts.atom`],
+    ];
+    const byPage: [string, Statement[]][] = [];
+    const visitor = new Visitor(origin);
+    for (const [name, url] of pages) {
+      recorded.length = 0;
+      const status = await visitor.get(url);
+      if (status !== 200) throw new Error(`${url} answered ${status}`);
+      byPage.push([`${name}: \`GET ${url}\``, [...recorded]]);
+    }
+    // The owner's view of a profile lists drafts too, by when they were written.
+    recorded.length = 0;
+    await createPostsService(db.sequelize).listByAuthor({ authorId: heavy.id, includeDrafts: true, position: {} });
+    byPage.push(['busiest profile seen by its owner (drafts too)', [...recorded]]);
+    const admin = new Visitor(origin);
+    await admin.logIn(DEMO_ADMIN_USERNAME, DEMO_PASSWORD);
+    recorded.length = 0;
+    await admin.get('/users?q=example.com');
+    byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', [...recorded]]);
+
+    listener.close();
+    await db.close();
+
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    const sections: string[] = [];
+    const summary: string[] = [
+      '| page | statements | slowest | sequential scan on posts |',
+      '| --- | --: | --: | --- |',
+    ];
+    let unexpected = 0;
+    try {
+      for (const [page, statements] of byPage) {
+        const explained: Explained[] = [];
+        for (const statement of statements) explained.push(await explain(client, statement));
+        const scans = explained.some((e) => e.seqScanOnPosts);
+        if (scans && !KNOWN_SCAN.test(page)) unexpected++;
+        const slowest = Math.max(0, ...explained.map((e) => e.ms));
+        summary.push(`| ${page} | ${explained.length} | ${slowest.toFixed(2)} ms | ${scans ? '**yes**' : 'no'} |`);
+        sections.push(`## ${page}`, '');
+        for (const e of explained) {
+          sections.push('```sql', e.sql.trim(), '```', '');
+          if (e.bind.length > 0) sections.push(`bound: \`${JSON.stringify(e.bind)}\``, '');
+          sections.push('```text', e.plan, '```', '');
+        }
+      }
+    } finally {
+      await client.end();
+    }
+
+    const report = [
+      '# Query plans',
+      '',
+      `Every statement the pages run, under \`EXPLAIN (ANALYZE, BUFFERS)\`, on ${targets.users.toLocaleString('en-US')} users ` +
+        `and ${targets.posts.toLocaleString('en-US')} posts (${targets.published.toLocaleString('en-US')} published), ` +
+        `${targets.postgresVersion.split(' on ')[0]}; made by \`npm run bench:explain\` on ` +
+        `${new Date().toISOString().slice(0, 10)}. Generated file: run it again rather than edit it.`,
+      '',
+      ...summary,
+      '',
+      'The substring search (`ILIKE`) walks the published posts in date order through their index and filters ' +
+        'them: quick for a common word, a walk over every published post for a word in none. Full-text search on ' +
+        'an indexed `tsvector` is to replace it (issue #7).',
+      '',
+      ...sections,
+    ].join('\n');
+    const config = await prettier.resolveConfig(REPORT_FILE);
+    const formatted = await prettier.format(report, { ...config, filepath: REPORT_FILE });
+    fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
+    fs.writeFileSync(REPORT_FILE, formatted);
+    process.stdout.write(`${summary.join('\n')}\n\nsaved as ${path.relative(ROOT, REPORT_FILE)}\n`);
+    if (unexpected > 0) log(`${unexpected} page(s) read posts by a sequential scan`);
+    return unexpected > 0 ? 1 : 0;
+  } finally {
+    await server.dispose();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
