@@ -23,21 +23,23 @@ export function translateUniqueViolation(error: unknown): unknown {
 // a missing table (42P01): the schema is being migrated or was rolled back by an admin.
 const UNAVAILABLE_CODES = /^(08...|57P0[1-3]|57014|53300|25006|42P01)$/;
 
-// node-postgres reports a connection that died under a query without any SQLSTATE.
+// node-postgres reports a connection that died under a query without any SQLSTATE: by
+// message, or by the socket's own error code when the server reset it mid-query.
 const CONNECTION_LOST = /Connection terminated|connection error and is not queryable|Connection closed/i;
+const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+const unavailableCode = (code: string): boolean => UNAVAILABLE_CODES.test(code) || SOCKET_ERRORS.has(code);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
   if (error instanceof DatabaseError) {
     const parent = error.parent as { code?: string; message?: string } | undefined;
-    if (parent?.code !== undefined) return UNAVAILABLE_CODES.test(parent.code);
+    if (parent?.code !== undefined) return unavailableCode(parent.code);
     return CONNECTION_LOST.test(parent?.message ?? error.message);
   }
   if (error instanceof BaseError) return false;
   // The session store's own pg client reports the same faults without Sequelize's classes.
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string') {
-    return UNAVAILABLE_CODES.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code);
-  }
+  if (typeof code === 'string') return unavailableCode(code);
   return typeof message === 'string' && CONNECTION_LOST.test(message);
 }

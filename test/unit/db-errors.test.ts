@@ -18,6 +18,9 @@ test('isDatabaseUnavailable › faults of the database, not of the request', () 
     databaseError({ message: 'Client has encountered a connection error and is not queryable' }),
     Object.assign(new Error('Connection terminated unexpectedly')),
     Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    // The same reset under a Sequelize query (the outage test met it at PostgreSQL's shutdown).
+    databaseError({ code: 'ECONNRESET', message: 'read ECONNRESET' }),
+    databaseError({ code: 'EPIPE', message: 'write EPIPE' }),
   ];
   for (const error of unavailable) assert.equal(isDatabaseUnavailable(error), true, String(error));
 
