@@ -42,6 +42,8 @@ export interface Config {
    * ones, per process (ms); 0 renders every request.
    */
   readonly pageCacheMs: number;
+  /** Worker processes serving the port (Node's cluster); 1 serves from this process alone. */
+  readonly webConcurrency: number;
   /** Signs the session cookie; undefined only outside production (then kept under dataDir). */
   readonly sessionSecret: string | undefined;
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimitPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 30, 1, 1_000_000),
     loginLimitPerAccount: integer('RATE_LIMIT_LOGIN_PER_ACCOUNT', 10, 1, 1_000_000),
     signupLimitPerIp: integer('RATE_LIMIT_SIGNUP_PER_IP', 10, 1, 1_000_000),
+    webConcurrency: integer('WEB_CONCURRENCY', 1, 1, 64),
     pageCacheMs: integer('PAGE_CACHE_MS', nodeEnv === 'production' ? 1000 : 0, 0, 60_000),
     sessionSecret,
     logLevel,

@@ -1,4 +1,5 @@
 // The process: configuration → database → app → listen, and an orderly stop on signals.
+import cluster from 'node:cluster';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
@@ -75,9 +76,144 @@ async function prepareSchema(
   }
 }
 
+/** What serving the port from one process needs; stop() undoes it. */
+interface Serving {
+  server: Server;
+  db: Database;
+  lifecycle: Lifecycle;
+}
+
+async function serve(url: string, config: Config, logger: Logger): Promise<Serving> {
+  const db = createDatabase(url, config, logger);
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
+  const server: Server = app.listen(config.port);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return { server, db, lifecycle };
+}
+
+/** Runs `stop` once, on the first SIGTERM or SIGINT (or `also`), then exits with its outcome. */
+function onShutdown(logger: Logger, stop: () => Promise<number>, also?: (trigger: () => void) => void): void {
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    void stop().then(
+      (code) => process.exit(code),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  also?.(() => shutdown('primary gone'));
+}
+
+function banner(config: Config, embedded: EmbeddedDatabase | undefined, seeded: boolean): void {
+  const workers = config.webConcurrency > 1 ? ` with ${config.webConcurrency} worker processes` : '';
+  console.log(`\n  Users and posts is running at http://localhost:${config.port}${workers}`);
+  if (embedded) {
+    console.log(`  Database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`);
+    console.log(
+      `  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`,
+    );
+  }
+  console.log('  Ctrl-C stops it.\n');
+}
+
+// A worker that dies this often is failing at start, not unlucky: stop instead of looping.
+const CRASH_WINDOW_MS = 30_000;
+const MAX_CRASHES = 5;
+const RESTART_DELAY_MS = 500;
+
+/**
+ * WEB_CONCURRENCY > 1: this process keeps the database set up (the embedded server, the
+ * migrations) and forks the workers, which share the port (the primary hands out
+ * connections in turn). A worker that dies is replaced. On SIGTERM/SIGINT each worker
+ * drains and stops as a lone process would, then the embedded PostgreSQL stops.
+ */
+async function runPrimary(
+  url: string,
+  config: Config,
+  logger: Logger,
+  embedded: EmbeddedDatabase | undefined,
+  seeded: boolean,
+): Promise<void> {
+  // Made once here, so the workers all read the same one (outside production).
+  sessionSecret(config);
+  let stopping = false;
+  const crashes: number[] = [];
+  const fork = (): void => {
+    // The workers reach the database this process set up, never one of their own.
+    cluster.fork({ DATABASE_URL: url });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+    if (crashes.length > MAX_CRASHES) {
+      logger.fatal({ crashes: crashes.length, windowMs: CRASH_WINDOW_MS }, 'workers keep dying: stopping');
+      process.kill(process.pid, 'SIGTERM');
+      return;
+    }
+    logger.error({ worker: worker.process.pid, code, signal }, 'a worker died: starting another');
+    setTimeout(fork, RESTART_DELAY_MS).unref();
+  });
+
+  let listening = 0;
+  const ready = new Promise<void>((resolve) => {
+    cluster.on('listening', () => {
+      if (++listening === config.webConcurrency) resolve();
+    });
+  });
+  for (let i = 0; i < config.webConcurrency; i++) fork();
+  await ready;
+  banner(config, embedded, seeded);
+
+  onShutdown(logger, async () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
+    const exits = workers.map(
+      (worker) => new Promise<number>((resolve) => worker.once('exit', (code: number | null) => resolve(code ?? 1))),
+    );
+    // Each drains as a lone process does; one that overruns its own timeout is killed.
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    const overrun = setTimeout(() => {
+      for (const worker of workers) worker.process.kill('SIGKILL');
+    }, config.shutdownTimeoutMs + 5000);
+    const codes = await Promise.all(exits);
+    clearTimeout(overrun);
+    await embedded?.stop();
+    logger.info({ workers: codes.length }, 'stopped');
+    return codes.every((code) => code === 0) ? 0 : 1;
+  });
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
+
+  if (cluster.isWorker) {
+    // The primary prepared the database and passed its URL.
+    const serving = await serve(config.databaseUrl!, config, logger);
+    onShutdown(
+      logger,
+      async () => {
+        await stop({ ...serving, embedded: undefined, logger, timeoutMs: config.shutdownTimeoutMs });
+        return 0;
+      },
+      // The primary gone (killed, not stopped): nobody hands out connections any more.
+      (trigger) => process.once('disconnect', trigger),
+    );
+    return;
+  }
 
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
@@ -91,40 +227,16 @@ async function main(): Promise<void> {
   }
   const seeded = await prepareSchema(url, config, logger, embedded);
 
-  const db = createDatabase(url, config, logger);
-  const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
-  const server: Server = app.listen(config.port);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-
-  const address = `http://localhost:${config.port}`;
-  console.log(`\n  Users and posts is running at ${address}`);
-  if (embedded) {
-    console.log(`  Database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`);
-    console.log(
-      `  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`,
-    );
+  if (config.webConcurrency > 1) {
+    await runPrimary(url, config, logger, embedded, seeded);
+    return;
   }
-  console.log('  Ctrl-C stops it.\n');
-
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    void stop({ server, db, embedded, lifecycle, logger, timeoutMs: config.shutdownTimeoutMs }).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  const serving = await serve(url, config, logger);
+  banner(config, embedded, seeded);
+  onShutdown(logger, async () => {
+    await stop({ ...serving, embedded, logger, timeoutMs: config.shutdownTimeoutMs });
+    return 0;
+  });
 }
 
 /**

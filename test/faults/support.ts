@@ -209,7 +209,8 @@ export type ServerEnv = Partial<
     | 'DB_CONNECT_TIMEOUT_MS'
     | 'DB_STATEMENT_TIMEOUT_MS'
     | 'SHUTDOWN_TIMEOUT_MS'
-    | 'LOG_LEVEL',
+    | 'LOG_LEVEL'
+    | 'WEB_CONCURRENCY',
     string
   >
 >;
