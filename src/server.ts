@@ -95,9 +95,13 @@ async function serve(url: string, config: Config, logger: Logger): Promise<Servi
   return { server, db, lifecycle };
 }
 
-/** Runs `stop` once, on the first SIGTERM or SIGINT (or `also`), then exits with its outcome. */
-function onShutdown(logger: Logger, stop: () => Promise<number>, also?: (trigger: () => void) => void): void {
+/**
+ * Runs `stop` once, on the first SIGTERM or SIGINT or call of the function returned, then
+ * exits with its outcome.
+ */
+function onShutdown(logger: Logger, stop: () => Promise<number>): (signal: string) => void {
   let stopping = false;
+  // `signal`: the signal's name, or why this process stops by itself.
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
@@ -112,7 +116,7 @@ function onShutdown(logger: Logger, stop: () => Promise<number>, also?: (trigger
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  also?.(() => shutdown('primary gone'));
+  return shutdown;
 }
 
 function banner(config: Config, embedded: EmbeddedDatabase | undefined, seeded: boolean): void {
@@ -138,46 +142,18 @@ const RESTART_DELAY_MS = 500;
  * connections in turn). A worker that dies is replaced. On SIGTERM/SIGINT each worker
  * drains and stops as a lone process would, then the embedded PostgreSQL stops.
  */
-async function runPrimary(
+function runPrimary(
   url: string,
   config: Config,
   logger: Logger,
   embedded: EmbeddedDatabase | undefined,
   seeded: boolean,
-): Promise<void> {
+): void {
   // Made once here, so the workers all read the same one (outside production).
   sessionSecret(config);
   let stopping = false;
-  const crashes: number[] = [];
-  const fork = (): void => {
-    // The workers reach the database this process set up, never one of their own.
-    cluster.fork({ DATABASE_URL: url });
-  };
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    const now = Date.now();
-    crashes.push(now);
-    while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
-    if (crashes.length > MAX_CRASHES) {
-      logger.fatal({ crashes: crashes.length, windowMs: CRASH_WINDOW_MS }, 'workers keep dying: stopping');
-      process.kill(process.pid, 'SIGTERM');
-      return;
-    }
-    logger.error({ worker: worker.process.pid, code, signal }, 'a worker died: starting another');
-    setTimeout(fork, RESTART_DELAY_MS).unref();
-  });
-
-  let listening = 0;
-  const ready = new Promise<void>((resolve) => {
-    cluster.on('listening', () => {
-      if (++listening === config.webConcurrency) resolve();
-    });
-  });
-  for (let i = 0; i < config.webConcurrency; i++) fork();
-  await ready;
-  banner(config, embedded, seeded);
-
-  onShutdown(logger, async () => {
+  let failed = false;
+  const shutdown = onShutdown(logger, async () => {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
     const exits = workers.map(
@@ -192,8 +168,34 @@ async function runPrimary(
     clearTimeout(overrun);
     await embedded?.stop();
     logger.info({ workers: codes.length }, 'stopped');
-    return codes.every((code) => code === 0) ? 0 : 1;
+    return !failed && codes.every((code) => code === 0) ? 0 : 1;
   });
+
+  const crashes: number[] = [];
+  const fork = (): void => {
+    // The workers reach the database this process set up, never one of their own.
+    cluster.fork({ DATABASE_URL: url });
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+    if (crashes.length > MAX_CRASHES) {
+      logger.fatal({ crashes: crashes.length, windowMs: CRASH_WINDOW_MS }, 'workers keep dying: stopping');
+      failed = true;
+      shutdown('workers keep dying');
+      return;
+    }
+    logger.error({ worker: worker.process.pid, code, signal }, 'a worker died: starting another');
+    setTimeout(fork, RESTART_DELAY_MS).unref();
+  });
+
+  let listening = 0;
+  cluster.on('listening', () => {
+    if (++listening === config.webConcurrency) banner(config, embedded, seeded);
+  });
+  for (let i = 0; i < config.webConcurrency; i++) fork();
 }
 
 async function main(): Promise<void> {
@@ -203,15 +205,12 @@ async function main(): Promise<void> {
   if (cluster.isWorker) {
     // The primary prepared the database and passed its URL.
     const serving = await serve(config.databaseUrl!, config, logger);
-    onShutdown(
-      logger,
-      async () => {
-        await stop({ ...serving, embedded: undefined, logger, timeoutMs: config.shutdownTimeoutMs });
-        return 0;
-      },
-      // The primary gone (killed, not stopped): nobody hands out connections any more.
-      (trigger) => process.once('disconnect', trigger),
-    );
+    const shutdown = onShutdown(logger, async () => {
+      await stop({ ...serving, embedded: undefined, logger, timeoutMs: config.shutdownTimeoutMs });
+      return 0;
+    });
+    // The primary gone (killed, not stopped): nobody hands out connections any more.
+    process.once('disconnect', () => shutdown('primary gone'));
     return;
   }
 
@@ -228,7 +227,7 @@ async function main(): Promise<void> {
   const seeded = await prepareSchema(url, config, logger, embedded);
 
   if (config.webConcurrency > 1) {
-    await runPrimary(url, config, logger, embedded, seeded);
+    runPrimary(url, config, logger, embedded, seeded);
     return;
   }
   const serving = await serve(url, config, logger);
