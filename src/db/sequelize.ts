@@ -1,4 +1,4 @@
-import { Sequelize } from 'sequelize';
+import { type Options, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 
@@ -17,7 +17,8 @@ export function applicationName(): string {
  * waiting on a missing database fails (and becomes a 503) instead of hanging.
  */
 export function createSequelize(url: string, settings: PoolSettings, logger?: Logger): Sequelize {
-  return new Sequelize(url, {
+  // keepDefaultTimezone is read by Sequelize but missing from its Options type.
+  const options: Options & { keepDefaultTimezone: boolean } = {
     dialect: 'postgres',
     // Timings are measured only to report slow queries; nothing else is logged.
     benchmark: true,
@@ -40,7 +41,13 @@ export function createSequelize(url: string, settings: PoolSettings, logger?: Lo
       statement_timeout: settings.dbStatementTimeoutMs,
       // A transaction left open by a crashed request must not hold locks forever.
       idle_in_transaction_session_timeout: Math.max(settings.dbStatementTimeoutMs * 2, 10_000),
+      clientMinMessages: 'ignore',
     },
     define: { underscored: true },
-  });
+    // No session state: Sequelize would SET the time zone and client_min_messages on each
+    // new connection, which a pooler in transaction mode (PgBouncer) hands to others. Dates
+    // travel with their offset anyway, and SQL that needs a zone names it ('UTC').
+    keepDefaultTimezone: true,
+  };
+  return new Sequelize(url, options);
 }

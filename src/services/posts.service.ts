@@ -176,13 +176,16 @@ export function createPostsService(sequelize: Sequelize) {
      * one grouped query, each week an index range scan on (author_id, published_at).
      */
     weeklyActivity(authorId: number): Promise<WeekActivity[]> {
+      // Weeks in UTC, whatever the session's TimeZone: the arithmetic is on plain
+      // timestamps, turned into timestamptz only to compare with published_at.
       return sequelize.query<WeekActivity>(
-        `SELECT weeks.week AS "weekStart", count(p.id)::int AS posts
-           FROM generate_series(date_trunc('week', now()) - interval '51 weeks',
-                                date_trunc('week', now()), interval '1 week') AS weeks(week)
+        `SELECT weeks.week AT TIME ZONE 'UTC' AS "weekStart", count(p.id)::int AS posts
+           FROM generate_series(date_trunc('week', now() AT TIME ZONE 'UTC') - interval '51 weeks',
+                                date_trunc('week', now() AT TIME ZONE 'UTC'), interval '1 week') AS weeks(week)
            LEFT JOIN posts p
              ON p.author_id = $1 AND p.published
-            AND p.published_at >= weeks.week AND p.published_at < weeks.week + interval '1 week'
+            AND p.published_at >= weeks.week AT TIME ZONE 'UTC'
+            AND p.published_at < (weeks.week + interval '1 week') AT TIME ZONE 'UTC'
           GROUP BY weeks.week
           ORDER BY weeks.week`,
         { bind: [authorId], type: QueryTypes.SELECT },
