@@ -17,6 +17,7 @@ import { loadCurrentUser } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { flash } from './middleware/flash.js';
 import { pageCache } from './middleware/page-cache.js';
+import { withReadsOnPrimary } from './db/replicas.js';
 import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { createMetrics } from './metrics.js';
@@ -46,6 +47,7 @@ const BODY_LIMIT = '1mb';
 const READY_TIMEOUT_MS = 1000;
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const TUNNELLED_METHODS = new Set(['PUT', 'DELETE']);
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Builds the application: no listening, no connecting, no work at import. */
@@ -152,7 +154,9 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     });
     try {
       await Promise.race([db.sequelize.query('SELECT 1'), timeout]);
-      res.type('text').send('ready');
+      // A standby down is reported, not fatal: reads then go to the primary.
+      const replicas = await db.checkReplicas();
+      res.type('text').send(['ready', ...replicas.map((r) => `replica ${r.name}: ${r.up ? 'up' : 'down'}`)].join('\n'));
     } catch {
       res.status(503).set('Retry-After', '5').type('text').send('database unavailable');
     } finally {
@@ -191,6 +195,17 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
       logger,
     }),
   );
+  if (config.databaseReplicaUrls.length > 0) {
+    // Read-your-writes: a request that writes, and the requests of its session for a while
+    // after, read from the primary; everything else may read from a standby.
+    app.use((req, _res, next) => {
+      const now = Date.now();
+      const writes = !READ_METHODS.has(req.method);
+      if (writes) req.session.lastWriteAt = now;
+      const last = req.session.lastWriteAt;
+      withReadsOnPrimary(writes || (last !== undefined && now - last < config.replicaReadAfterWriteMs), next);
+    });
+  }
   app.use(csrfSynchronisedProtection);
   app.use(flash);
   app.use(loadCurrentUser(users, { absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));

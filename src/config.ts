@@ -42,6 +42,10 @@ export interface Config {
    * ones, per process (ms); 0 renders every request.
    */
   readonly pageCacheMs: number;
+  /** Streaming standbys that serve reads (DATABASE_REPLICA_URLS, comma-separated); empty: all on the primary. */
+  readonly databaseReplicaUrls: string[];
+  /** After a person's last write, their reads stay on the primary this long (ms), past any replica lag. */
+  readonly replicaReadAfterWriteMs: number;
   /** Worker processes serving the port (Node's cluster); 1 serves from this process alone. */
   readonly webConcurrency: number;
   /** Signs the session cookie; undefined only outside production (then kept under dataDir). */
@@ -69,6 +73,8 @@ export type AppConfig = Pick<
   | 'loginLimitPerAccount'
   | 'signupLimitPerIp'
   | 'pageCacheMs'
+  | 'databaseReplicaUrls'
+  | 'replicaReadAfterWriteMs'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -99,6 +105,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
+  const databaseReplicaUrls = (env.DATABASE_REPLICA_URLS ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  if (databaseReplicaUrls.some((url) => !/^postgres(ql)?:\/\//.test(url))) {
+    problems.push('DATABASE_REPLICA_URLS must be postgres:// URLs separated by commas');
+  }
+  if (databaseReplicaUrls.length > 0 && databaseUrl === undefined) {
+    problems.push('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary) too');
   }
 
   const publicUrl = env.PUBLIC_URL ? env.PUBLIC_URL.replace(/\/+$/, '') : undefined;
@@ -140,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginLimitPerIp: integer('RATE_LIMIT_LOGIN_PER_IP', 30, 1, 1_000_000),
     loginLimitPerAccount: integer('RATE_LIMIT_LOGIN_PER_ACCOUNT', 10, 1, 1_000_000),
     signupLimitPerIp: integer('RATE_LIMIT_SIGNUP_PER_IP', 10, 1, 1_000_000),
+    databaseReplicaUrls,
+    replicaReadAfterWriteMs: integer('REPLICA_READ_AFTER_WRITE_MS', 10_000, 0, 3_600_000),
     webConcurrency: integer('WEB_CONCURRENCY', 1, 1, 64),
     pageCacheMs: integer('PAGE_CACHE_MS', nodeEnv === 'production' ? 1000 : 0, 0, 60_000),
     sessionSecret,

@@ -84,7 +84,7 @@ interface Serving {
 }
 
 async function serve(url: string, config: Config, logger: Logger): Promise<Serving> {
-  const db = createDatabase(url, config, logger);
+  const db = createDatabase(url, config, logger, config.databaseReplicaUrls);
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
   const server: Server = app.listen(config.port);

@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { initModels } from '../models/index.js';
+import { ReplicaHealth, readsOnPrimary, type ReplicaState } from './replicas.js';
 import { applicationName, createSequelize, type PoolSettings } from './sequelize.js';
 
 export interface Database {
   readonly sequelize: Sequelize;
   /** The session store's own small pool (connect-pg-simple needs a pg.Pool). */
   readonly sessionPool: pg.Pool;
+  /** The read replicas' health, checked now; empty without replicas. */
+  checkReplicas(): Promise<readonly ReplicaState[]>;
   close(): Promise<void>;
   /**
    * Ends this process's sessions on the server, whatever they are doing: their open
@@ -16,9 +19,23 @@ export interface Database {
   terminateSessions(): Promise<void>;
 }
 
-export function createDatabase(url: string, settings: PoolSettings, logger?: Logger): Database {
-  const sequelize = createSequelize(url, settings, logger);
+export function createDatabase(
+  url: string,
+  settings: PoolSettings,
+  logger?: Logger,
+  replicaUrls: string[] = [],
+): Database {
+  const sequelize = createSequelize(url, settings, logger, replicaUrls);
   initModels(sequelize);
+
+  const replicas = replicaUrls.length > 0 ? new ReplicaHealth(replicaUrls, logger) : undefined;
+  if (replicas) {
+    // Before each connection is taken from a pool: the primary's, for a request that must
+    // read its own writes, or while a standby is down.
+    sequelize.addHook('beforePoolAcquire', (options) => {
+      if (readsOnPrimary() || !replicas.usable) options.useMaster = true;
+    });
+  }
 
   const sessionPool = new pg.Pool({
     connectionString: url,
@@ -34,7 +51,9 @@ export function createDatabase(url: string, settings: PoolSettings, logger?: Log
   return {
     sequelize,
     sessionPool,
+    checkReplicas: async () => (replicas ? replicas.check() : []),
     async close() {
+      replicas?.close();
       await Promise.allSettled([sequelize.close(), sessionPool.end()]);
     },
     async terminateSessions() {

@@ -1,6 +1,7 @@
 import { type Options, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { replicationOf } from './replicas.js';
 
 export type PoolSettings = Pick<
   Config,
@@ -16,7 +17,12 @@ export function applicationName(): string {
  * The one Sequelize instance of a process. Every timeout is bounded so that a request
  * waiting on a missing database fails (and becomes a 503) instead of hanging.
  */
-export function createSequelize(url: string, settings: PoolSettings, logger?: Logger): Sequelize {
+export function createSequelize(
+  url: string,
+  settings: PoolSettings,
+  logger?: Logger,
+  replicaUrls: string[] = [],
+): Sequelize {
   // keepDefaultTimezone is read by Sequelize but missing from its Options type.
   const options: Options & { keepDefaultTimezone: boolean } = {
     dialect: 'postgres',
@@ -48,6 +54,8 @@ export function createSequelize(url: string, settings: PoolSettings, logger?: Lo
     // new connection, which a pooler in transaction mode (PgBouncer) hands to others. Dates
     // travel with their offset anyway, and SQL that needs a zone names it ('UTC').
     keepDefaultTimezone: true,
+    // With standbys, reads outside transactions go to them (src/db/replicas.ts).
+    replication: replicaUrls.length > 0 ? replicationOf(url, replicaUrls) : false,
   };
   return new Sequelize(url, options);
 }

@@ -45,6 +45,8 @@ export async function logIn(req: Request, userId: number): Promise<void> {
   await promisify(req.session.regenerate.bind(req.session))();
   req.session.userId = userId;
   req.session.authenticatedAt = Date.now();
+  // A new session after a write (a login, a signup): its reads start on the primary too.
+  req.session.lastWriteAt = req.session.authenticatedAt;
   await promisify(req.session.save.bind(req.session))();
 }
 

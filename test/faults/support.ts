@@ -210,7 +210,9 @@ export type ServerEnv = Partial<
     | 'DB_STATEMENT_TIMEOUT_MS'
     | 'SHUTDOWN_TIMEOUT_MS'
     | 'LOG_LEVEL'
-    | 'WEB_CONCURRENCY',
+    | 'WEB_CONCURRENCY'
+    | 'DATABASE_REPLICA_URLS'
+    | 'REPLICA_READ_AFTER_WRITE_MS',
     string
   >
 >;

@@ -59,6 +59,8 @@ export const TEST_APP_CONFIG: AppConfig = {
   signupLimitPerIp: 100_000,
   // Tests read their writes at once, also as anonymous visitors; page-cache.test.ts turns it on.
   pageCacheMs: 0,
+  databaseReplicaUrls: [],
+  replicaReadAfterWriteMs: 10_000,
 };
 
 /** The app on a migrated database of this test file's own. */

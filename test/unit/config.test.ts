@@ -66,4 +66,25 @@ describe('loadConfig', () => {
   test('a short SESSION_SECRET › rejected', () => {
     assert.throws(() => loadConfig({ SESSION_SECRET: 'short' }), /at least 32 characters/);
   });
+
+  test('DATABASE_REPLICA_URLS › a comma-separated list of postgres URLs, and only beside DATABASE_URL', () => {
+    const primary = 'postgres://app:secret@db1:5432/app';
+    const config = loadConfig({
+      DATABASE_URL: primary,
+      DATABASE_REPLICA_URLS: ' postgres://app:secret@db2:5432/app, postgres://app:secret@db3:5432/app ,',
+    });
+    assert.deepEqual(config.databaseReplicaUrls, [
+      'postgres://app:secret@db2:5432/app',
+      'postgres://app:secret@db3:5432/app',
+    ]);
+    assert.deepEqual(loadConfig({}).databaseReplicaUrls, []);
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: 'mysql://db2/app' }),
+      /DATABASE_REPLICA_URLS must be postgres:\/\/ URLs/,
+    );
+    assert.throws(
+      () => loadConfig({ DATABASE_REPLICA_URLS: 'postgres://db2/app' }),
+      /DATABASE_REPLICA_URLS needs DATABASE_URL/,
+    );
+  });
 });
