@@ -6,7 +6,7 @@
 // latencies (autocannon's own histogram keeps only 2xx).
 import autocannon from 'autocannon';
 import { FORWARDED_HEADERS } from './app.js';
-import type { Session } from './sessions.js';
+import { header, type Session, writeAndFollow } from './sessions.js';
 import { now } from './support.js';
 
 export const KINDS = ['read', 'follow', 'write'] as const;
@@ -70,29 +70,6 @@ function readPath(postIds: number[], usernames: string[]): string {
   return `/users/${encodeURIComponent(pick(usernames))}`;
 }
 
-let written = 0;
-
-function postForm(session: Session): string {
-  written++;
-  return new URLSearchParams({
-    _csrf: session.csrf,
-    title: `Load check post ${written}: notes on a busy afternoon`,
-    body:
-      `Post number ${written}, written under load by ${session.username}.\n\n` +
-      'Most of the afternoon went on small things: answering messages, fixing a test that ' +
-      'failed only on Tuesdays, and reading about how other people size their connection pools. ' +
-      'None of it was hard, all of it took longer than planned.',
-    published: 'on',
-  }).toString();
-}
-
-function header(headers: Record<string, string | string[]>, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
-  }
-  return undefined;
-}
-
 type ServerErrorListener = (kind: Kind, status: number, requestId: string | undefined) => void;
 
 /** `request`, also reporting its 5xx answers other than 503. */
@@ -114,41 +91,7 @@ function requestCycle(options: MixOptions, onServerError: ServerErrorListener): 
     method: 'GET',
     setupRequest: (request) => ({ ...request, path: readPath(options.postIds, options.usernames) }),
   };
-  const write: autocannon.Request = {
-    kind: 'write',
-    method: 'POST',
-    path: '/posts',
-    setupRequest: (request, context) => {
-      const session = context.session as Session;
-      context.location = undefined;
-      return {
-        ...request,
-        headers: {
-          ...request.headers,
-          cookie: session.cookie,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: postForm(session),
-      };
-    },
-    onResponse: (status, _body, context, headers) => {
-      context.location = status === 303 ? header(headers, 'location') : undefined;
-    },
-  };
-  // A browser follows the 303 to the new post, which also shows (and so clears) the flash
-  // message the write left in the session; without it every session would grow.
-  const follow: autocannon.Request = {
-    kind: 'follow',
-    method: 'GET',
-    setupRequest: (request, context) => {
-      const session = context.session as Session | undefined;
-      return {
-        ...request,
-        path: typeof context.location === 'string' ? context.location : '/',
-        headers: { ...request.headers, ...(session ? { cookie: session.cookie } : {}) },
-      };
-    },
-  };
+  const [write, follow] = writeAndFollow('Load check post');
   return [read, read, write, follow, read].map((request) => observed(request, onServerError));
 }
 

@@ -21,14 +21,13 @@ import path from 'node:path';
 import type autocannon from 'autocannon';
 import * as prettier from 'prettier';
 import { DEMO_ADMIN_USERNAME } from '../src/demo.js';
-import { csrfTokenIn } from '../test/helpers/browser.js';
 import { AppProcess, FORWARDED_HEADERS } from './app.js';
 import { EmbeddedServer } from './database.js';
 import { type PageTargets, readPageTargets, SEARCH_WORD, seedDatabase } from './pages-database.js';
 import { badAnswers, type KindFigures, runLoad, unexpectedStatuses } from './pages-load.js';
 import { compare, type Comparison, ReferenceServer, REFERENCE_DIR, referenceToolsPresent } from './pages-reference.js';
 import { renderReport, type ReportInput, type ScenarioResult } from './pages-report.js';
-import { logIn, type Session, writeOnce } from './sessions.js';
+import { logIn, type Session, writeAndFollow, writeOnce } from './sessions.js';
 import { Cleanup, rssMiB } from './support.js';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -120,90 +119,18 @@ async function readScenario(
   return result;
 }
 
-/** A session of the demo admin, with the token of the new-post form. */
-async function adminSession(origin: string): Promise<Session> {
-  const session = await logIn(origin, DEMO_ADMIN_USERNAME);
-  const form = await fetch(`${origin}/posts/new`, {
-    redirect: 'manual',
-    headers: { ...FORWARDED_HEADERS, cookie: session.cookie },
-  });
-  const html = await form.text();
-  if (form.status !== 200) throw new Error(`GET /posts/new as ${DEMO_ADMIN_USERNAME} answered ${form.status}`);
-  return { ...session, csrf: csrfTokenIn(html) };
-}
-
-let written = 0;
-
-function postForm(session: Session): string {
-  written++;
-  return new URLSearchParams({
-    _csrf: session.csrf,
-    title: `Benchmark post ${written}: notes on a busy afternoon`,
-    body:
-      `Post number ${written}, written during the pages benchmark.\n\n` +
-      'Most of the afternoon went on small things: answering messages, fixing a test that ' +
-      'failed only on Tuesdays, and reading about how **other people** size their connection pools.',
-    published: 'on',
-  }).toString();
-}
-
-function header(headers: Record<string, string | string[]>, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
-  }
-  return undefined;
-}
-
-/**
- * Each connection a browser of its own (one session each): POST /posts, then GET of the
- * 303's Location. Following it is what a browser does, and it shows (so clears) the flash
- * message the write left in the session: without it, every session would grow all along.
- */
-function writeRequests(): autocannon.Request[] {
-  const write: autocannon.Request = {
-    kind: 'write',
-    method: 'POST',
-    path: '/posts',
-    setupRequest: (request, context) => {
-      const session = context.session as Session | undefined;
-      // Built once when the client is made, before it has a session: runLoad rebuilds it.
-      if (!session) return request;
-      context.location = undefined;
-      return {
-        ...request,
-        headers: { ...request.headers, cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        body: postForm(session),
-      };
-    },
-    onResponse: (status, _body, context, headers) => {
-      context.location = status === 303 ? header(headers, 'location') : undefined;
-    },
-  };
-  const follow: autocannon.Request = {
-    kind: 'follow',
-    method: 'GET',
-    setupRequest: (request, context) => {
-      const session = context.session as Session | undefined;
-      if (!session) return request;
-      const location = typeof context.location === 'string' ? context.location : '/';
-      return { ...request, path: location, headers: { ...request.headers, cookie: session.cookie } };
-    },
-  };
-  return [write, follow];
-}
-
 async function writeScenario(app: AppProcess, options: Options, signal: AbortSignal): Promise<ScenarioResult> {
   const label = 'publish a post, logged in';
   log(`${label}: logging in ${WRITE_CONNECTIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
   const sessions: Session[] = [];
-  for (let i = 0; i < WRITE_CONNECTIONS; i++) sessions.push(await adminSession(app.origin));
+  for (let i = 0; i < WRITE_CONNECTIONS; i++) sessions.push(await logIn(app.origin, DEMO_ADMIN_USERNAME));
   await writeOnce(app.origin, sessions[0]!);
   log(`${label}: POST /posts, ${WRITE_CONNECTIONS} connections, ${WARM_UP_S} s + ${options.durationS} s…`);
   const expected = (kind: string, status: number): boolean => status === (kind === 'write' ? 303 : 200);
   const load = {
     origin: app.origin,
     connections: WRITE_CONNECTIONS,
-    requests: writeRequests(),
+    requests: writeAndFollow('Benchmark post'),
     expected,
     setupClient: (client: autocannon.Client, index: number) => {
       const session = sessions[index % sessions.length];

@@ -1,4 +1,6 @@
-// Logged-in sessions for the writes, made over HTTP as a browser makes them.
+// Logged-in sessions for the writes, made over HTTP as a browser makes them, and the
+// autocannon requests that write with them.
+import type autocannon from 'autocannon';
 import { DEMO_PASSWORD } from '../src/demo.js';
 import { csrfTokenIn } from '../test/helpers/browser.js';
 import { FORWARDED_HEADERS } from './app.js';
@@ -65,4 +67,65 @@ export async function writeOnce(origin: string, session: Session): Promise<void>
   const shown = await get(origin, location, session.cookie);
   await shown.arrayBuffer();
   if (shown.status !== 200) throw new Error(`GET ${location} after a write answered ${shown.status}`);
+}
+
+/** A response header by name, whatever its case, as autocannon hands them over. */
+export function header(headers: Record<string, string | string[]>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+let written = 0;
+
+function postForm(session: Session, label: string): string {
+  written++;
+  return new URLSearchParams({
+    _csrf: session.csrf,
+    title: `${label} ${written}: notes on a busy afternoon`,
+    body:
+      `Post number ${written}, written under load by ${session.username}.\n\n` +
+      'Most of the afternoon went on small things: answering messages, fixing a test that ' +
+      'failed only on Tuesdays, and reading about how **other people** size their connection pools.',
+    published: 'on',
+  }).toString();
+}
+
+/**
+ * POST /posts as the connection's session (`context.session`), then GET of the 303's
+ * Location. Following it is what a browser does, and it shows (so clears) the flash message
+ * the write left in the session: without it every session would grow all along. A request
+ * built before the connection has its session is left as it is (the caller rebuilds it).
+ */
+export function writeAndFollow(label: string): [autocannon.Request, autocannon.Request] {
+  const write: autocannon.Request = {
+    kind: 'write',
+    method: 'POST',
+    path: '/posts',
+    setupRequest: (request, context) => {
+      const session = context.session as Session | undefined;
+      if (!session) return request;
+      context.location = undefined;
+      return {
+        ...request,
+        headers: { ...request.headers, cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: postForm(session, label),
+      };
+    },
+    onResponse: (status, _body, context, headers) => {
+      context.location = status === 303 ? header(headers, 'location') : undefined;
+    },
+  };
+  const follow: autocannon.Request = {
+    kind: 'follow',
+    method: 'GET',
+    setupRequest: (request, context) => {
+      const session = context.session as Session | undefined;
+      if (!session) return request;
+      const location = typeof context.location === 'string' ? context.location : '/';
+      return { ...request, path: location, headers: { ...request.headers, cookie: session.cookie } };
+    },
+  };
+  return [write, follow];
 }

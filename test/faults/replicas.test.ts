@@ -59,19 +59,21 @@ async function appConnections(url: string): Promise<number> {
   }
 }
 
-const readyz = (): Promise<{ status: number; body: string }> =>
-  send(server.port, { path: '/readyz' }).then((reply) => ({ status: reply.status, body: reply.body }));
+/** GET /readyz, once it reports the standby `state`. */
+function readyzWhenStandby(state: 'up' | 'down'): Promise<{ status: number; body: string }> {
+  return waitFor(
+    `the standby to be reported ${state}`,
+    async () => {
+      const reply = await send(server.port, { path: '/readyz' });
+      return reply.body.includes(`replica 127.0.0.1:${standby.port}: ${state}`) ? reply : undefined;
+    },
+    { withinMs: 10_000, everyMs: 200 },
+  );
+}
 
 describe('a primary and a streaming standby', () => {
   test('/readyz reports the standby; anonymous pages are read from it', async () => {
-    const ready = await waitFor(
-      'the standby to be reported up',
-      async () => {
-        const answer = await readyz();
-        return answer.body.includes(`replica 127.0.0.1:${standby.port}: up`) ? answer : undefined;
-      },
-      { withinMs: 10_000, everyMs: 200 },
-    );
+    const ready = await readyzWhenStandby('up');
     assert.equal(ready.status, 200);
     for (let i = 0; i < 5; i++) assert.equal((await send(server.port, { path: '/posts' })).status, 200);
     assert.ok((await appConnections(standby.url)) > 0, 'the app has no connection to the standby');
@@ -103,14 +105,7 @@ describe('a primary and a streaming standby', () => {
 
   test('the standby stops: /readyz says so, and every page still answers from the primary', async () => {
     await standby.stop();
-    const down = await waitFor(
-      'the standby to be reported down',
-      async () => {
-        const answer = await readyz();
-        return answer.body.includes(`replica 127.0.0.1:${standby.port}: down`) ? answer : undefined;
-      },
-      { withinMs: 10_000, everyMs: 200 },
-    );
+    const down = await readyzWhenStandby('down');
     assert.equal(down.status, 200, 'the app reported itself unready for a standby down');
     const replies = await Promise.all(
       ['/', '/posts', '/users', '/posts?q=primary'].map((path) => send(server.port, { path })),
