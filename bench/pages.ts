@@ -28,7 +28,7 @@ import { badAnswers, type KindFigures, runLoad, unexpectedStatuses } from './pag
 import { compare, type Comparison, ReferenceServer, REFERENCE_DIR, referenceToolsPresent } from './pages-reference.js';
 import { renderReport, type ReportInput, type ScenarioResult } from './pages-report.js';
 import { logIn, type Session, writeAndFollow, writeOnce } from './sessions.js';
-import { Cleanup, rssMiB } from './support.js';
+import { type Cleanup, rssMiB, runWithCleanup } from './support.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
@@ -330,25 +330,7 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 2;
   }
-  const cleanup = new Cleanup();
-  const interrupted = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log(`\n${signal}: cleaning up…`);
-    interrupted.abort();
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
-  try {
-    return (await run(options, cleanup, interrupted.signal)) ? 0 : 1;
-  } catch (error) {
-    if (interrupted.signal.aborted) return 130;
-    log(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
+  return runWithCleanup('benchmark', (cleanup, signal) => run(options, cleanup, signal));
 }
 
 void main().then((code) => process.exit(code));

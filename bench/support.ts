@@ -47,3 +47,32 @@ export class Cleanup {
     return this.running;
   }
 }
+
+/**
+ * Runs a bench script's `work` with a Cleanup that runs at its end, whatever happens, and
+ * on SIGINT/SIGTERM (then exit code 130). Resolves with the exit code: 0 when `work` says
+ * all went well, 1 when not or when it throws (reported as `what` failed).
+ */
+export async function runWithCleanup(
+  what: string,
+  work: (cleanup: Cleanup, signal: AbortSignal) => Promise<boolean>,
+): Promise<number> {
+  const cleanup = new Cleanup();
+  const interrupted = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    console.error(`\n${signal}: cleaning up…`);
+    interrupted.abort();
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return (await work(cleanup, interrupted.signal)) ? 0 : 1;
+  } catch (error) {
+    if (interrupted.signal.aborted) return 130;
+    console.error(`\n${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    await cleanup.run();
+  }
+}
