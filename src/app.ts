@@ -25,6 +25,7 @@ import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
 import { usersRouter } from './routes/users.routes.js';
+import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
 import { createUsersService } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './views.js';
@@ -67,6 +68,7 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
   Object.assign(app.locals, viewHelpers, { paths });
 
   const posts = createPostsService(db.sequelize);
+  const search = createPostSearch(db.sequelize, posts, { timeoutMs: config.searchTimeoutMs });
   const users = createUsersService(db.sequelize);
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (req.body as { _csrf?: string } | undefined)?._csrf,
@@ -218,7 +220,7 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     next();
   });
 
-  app.use(postsRouter(createPostsController(posts, config)));
+  app.use(postsRouter(createPostsController(posts, search, config)));
   app.use(usersRouter(createUsersController(users, posts, config)));
   app.use(accountsRouter(createAccountsController(users), createRateLimits(db.sequelize, config)));
 

@@ -23,6 +23,8 @@ export interface Config {
   readonly dbStatementTimeoutMs: number;
   /** Queries slower than this are logged as warnings. */
   readonly dbSlowQueryMs: number;
+  /** Server-side limit for the statements of one post search: past it, a 503 page asks to retry. */
+  readonly searchTimeoutMs: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may take before they are cut off. */
   readonly shutdownTimeoutMs: number;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
@@ -75,6 +77,7 @@ export type AppConfig = Pick<
   | 'pageCacheMs'
   | 'databaseReplicaUrls'
   | 'replicaReadAfterWriteMs'
+  | 'searchTimeoutMs'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -150,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbConnectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 1, 600_000),
     dbStatementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 10_000, 1, 3_600_000),
     dbSlowQueryMs: integer('DB_SLOW_QUERY_MS', 200, 0, 3_600_000),
+    searchTimeoutMs: integer('SEARCH_TIMEOUT_MS', 1000, 1, 3_600_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
     sessionIdleTimeoutMin: integer('SESSION_IDLE_TIMEOUT_MIN', 7 * 24 * 60, 1, 365 * 24 * 60),

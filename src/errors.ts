@@ -44,3 +44,10 @@ export class TooManyRequestsError extends AppError {
     super('Too many attempts. Please wait a few minutes and try again.', 429);
   }
 }
+
+/** A post search cut short by its statement timeout: the database is fine, the search was too costly now. */
+export class SearchTimeoutError extends AppError {
+  constructor() {
+    super('This search took too long. Please try again in a moment, or search for fewer or more specific words.', 503);
+  }
+}

@@ -46,6 +46,11 @@ export function createMetrics(db: Database, options: { defaultMetrics: boolean }
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const searchTimeouts = new client.Counter({
+    name: 'search_timeouts_total',
+    help: 'Post searches cut short by their statement timeout (SEARCH_TIMEOUT_MS).',
+    registers: [registry],
+  });
   new client.Gauge({
     name: 'db_pool_connections',
     help: 'Database connections by pool and state (size, idle, in_use, waiting requests).',
@@ -76,6 +81,7 @@ export function createMetrics(db: Database, options: { defaultMetrics: boolean }
     registry,
     timeRequests,
     countDatabaseError: (kind: 'unavailable' | 'other') => databaseErrors.inc({ kind }),
+    countSearchTimeout: () => searchTimeouts.inc(),
   };
 }
 

@@ -5,6 +5,7 @@ import { renderMarkdown } from '../markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { can } from '../policies.js';
+import { PHRASE_WINDOW, type PostSearch, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
 import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
@@ -20,7 +21,11 @@ interface FormView {
 
 const FEED_ENTRIES = 20;
 
-export function createPostsController(posts: PostsService, options: { publicUrl: string | undefined }) {
+export function createPostsController(
+  posts: PostsService,
+  search: PostSearch,
+  options: { publicUrl: string | undefined },
+) {
   function renderForm(
     res: Response,
     status: number,
@@ -83,15 +88,21 @@ export function createPostsController(posts: PostsService, options: { publicUrl:
     },
 
     index: async (req: Request, res: Response): Promise<void> => {
-      const { position, q } = listQuery(req);
-      // Search results page by number.
-      if (q && (position.after ?? position.before) !== undefined) throw new NotFoundError();
-      const result = q ? await posts.search(q, position.page ?? 1) : await posts.listPublished(position);
-      res.render('posts/index', {
-        title: q ? `Posts matching “${q}”` : 'Posts',
-        result,
-        q,
-      });
+      const { position, q, searchError } = listQuery(req);
+      if (q === undefined) {
+        res.render('posts/index', { title: 'Posts', result: await posts.listPublished(position), q });
+        return;
+      }
+      const { order } = urlData<{ order?: 'newest' }>(req);
+      const locals = { q, order, phraseWindow: PHRASE_WINDOW, relevancePool: RELEVANCE_POOL };
+      if (searchError) {
+        res.status(422).render('posts/search', { ...locals, title: 'Search posts', searchError });
+        return;
+      }
+      // Best matches page by number, newest first by cursor.
+      if (!order && (position.after ?? position.before) !== undefined) throw new NotFoundError();
+      const result = await search.search(q, order ?? 'relevance', position);
+      res.render('posts/search', { ...locals, title: `Posts matching “${q}”`, result });
     },
 
     new: (_req: Request, res: Response): void => {

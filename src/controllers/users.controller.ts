@@ -56,14 +56,14 @@ export function createUsersController(
 
   return {
     index: async (req: Request, res: Response): Promise<void> => {
-      const { position, q } = listQuery(req);
+      const { position, q, searchError } = listQuery(req);
+      const showEmails = can.seeEmails(req.user);
+      if (searchError) {
+        res.status(422).render('users/index', { title: 'Users', result: { items: [] }, q, searchError, showEmails });
+        return;
+      }
       const result = await users.list({ position, q, viewer: req.user });
-      res.render('users/index', {
-        title: q ? `Users matching “${q}”` : 'Users',
-        result,
-        q,
-        showEmails: can.seeEmails(req.user),
-      });
+      res.render('users/index', { title: q ? `Users matching “${q}”` : 'Users', result, q, showEmails });
     },
 
     show: async (req: Request, res: Response): Promise<void> => {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { BaseError } from 'sequelize';
-import { AppError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { AppError, NotFoundError, SearchTimeoutError, TooManyRequestsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { isDatabaseUnavailable } from '../services/db-errors.js';
 
@@ -60,6 +60,7 @@ export function errorHandler(options: { showStack: boolean; metrics?: Metrics })
     const { status, message } = classify(error);
     if (isDatabaseUnavailable(error)) options.metrics?.countDatabaseError('unavailable');
     else if (error instanceof BaseError) options.metrics?.countDatabaseError('other');
+    if (error instanceof SearchTimeoutError) options.metrics?.countSearchTimeout();
     if (status >= 500) {
       req.log.error({ err: error }, 'request failed');
     }

@@ -1,19 +1,10 @@
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { toExcerpt } from '../markdown.js';
 import { Post, User } from '../models/index.js';
 import { type Actor, can } from '../policies.js';
-import {
-  containsPattern,
-  keysetPage,
-  numberedPage,
-  offsetFor,
-  PAGE_FETCH,
-  type Page,
-  type Position,
-  POST_CURSOR,
-} from './pagination.js';
+import { keysetPage, offsetFor, PAGE_FETCH, type Page, type Position, POST_CURSOR } from './pagination.js';
 
 export interface PostInput {
   title: string;
@@ -38,7 +29,7 @@ export interface PostSummary {
   cursor: string;
 }
 
-interface SummaryRow {
+export interface SummaryRow {
   id: number;
   title: string;
   published: boolean;
@@ -57,14 +48,14 @@ const EXCERPT_SOURCE_CHARS = 600;
 type SortColumn = 'published_at' | 'created_at';
 
 /** The columns of a summary, over posts p and users u; `sort` gives the cursor. */
-function summaryColumns(sort: SortColumn): string {
+export function summaryColumns(sort: SortColumn): string {
   return `p.id, p.title, p.published, p.published_at AS "publishedAt", p.created_at AS "createdAt",
           left(p.body, ${EXCERPT_SOURCE_CHARS}) AS "bodyStart",
           u.username AS "authorUsername", u.display_name AS "authorDisplayName",
           (extract(epoch FROM p.${sort}) * 1000000)::bigint || '-' || p.id AS cursor`;
 }
 
-function toSummary(row: SummaryRow): PostSummary {
+export function toSummary(row: SummaryRow): PostSummary {
   return {
     id: row.id,
     title: row.title,
@@ -79,17 +70,21 @@ function toSummary(row: SummaryRow): PostSummary {
 
 export function createPostsService(sequelize: Sequelize) {
   /**
-   * One page of post summaries with their authors: one query, written out rather than built
+   * Rows of a list of posts with their authors: one query, written out rather than built
    * by findAll (this is the hot path of the site), with every value bound. `filter` is SQL
-   * over the alias p with $1…$n bound to `bind`.
+   * over the alias p with $1…$n bound to `bind`; `from` names what p is (posts by default);
+   * `columns` replaces the summary's own.
    */
-  async function summaries(options: {
+  async function summaries<Row extends object = SummaryRow>(options: {
+    from?: string;
+    columns?: string;
     filter: string;
     bind: unknown[];
     sort: SortColumn;
     position: Position;
     limit: number;
-  }): Promise<PostSummary[]> {
+    transaction?: Transaction;
+  }): Promise<Row[]> {
     const bind = [...options.bind];
     const param = (value: unknown): string => {
       bind.push(value);
@@ -104,15 +99,14 @@ export function createPostsService(sequelize: Sequelize) {
       conditions.push(`(p.${sort}, p.id) ${position.before ? '>' : '<'} ${key}`);
     }
     const direction = position.before ? 'ASC' : 'DESC';
-    const rows = await sequelize.query<SummaryRow>(
-      `SELECT ${summaryColumns(sort)}
-         FROM posts p JOIN users u ON u.id = p.author_id
+    return sequelize.query<Row>(
+      `SELECT ${options.columns ?? summaryColumns(sort)}
+         FROM ${options.from ?? 'posts p'} JOIN users u ON u.id = p.author_id
         WHERE ${conditions.join(' AND ')}
         ORDER BY p.${sort} ${direction}, p.id ${direction}
         LIMIT ${param(options.limit)} OFFSET ${param(cursor ? 0 : offsetFor(position))}`,
-      { bind, type: QueryTypes.SELECT },
+      { bind, type: QueryTypes.SELECT, transaction: options.transaction },
     );
-    return rows.map(toSummary);
   }
 
   const cursorOf = (post: PostSummary): string => post.cursor;
@@ -123,8 +117,9 @@ export function createPostsService(sequelize: Sequelize) {
   ];
 
   return {
-    latest(limit: number): Promise<PostSummary[]> {
-      return summaries({ filter: 'p.published', bind: [], sort: 'published_at', position: {}, limit });
+    async latest(limit: number): Promise<PostSummary[]> {
+      const rows = await summaries({ filter: 'p.published', bind: [], sort: 'published_at', position: {}, limit });
+      return rows.map(toSummary);
     },
 
     /** Published posts, newest first, by cursor. */
@@ -136,23 +131,24 @@ export function createPostsService(sequelize: Sequelize) {
         position,
         limit: PAGE_FETCH,
       });
-      return keysetPage(rows, position, cursorOf);
+      return keysetPage(rows.map(toSummary), position, cursorOf);
     },
 
     /**
-     * Published posts whose title or body contains `q` (any case), newest first, by page
-     * number (up to MAX_PAGE). A substring match reads the posts in date order until a page
-     * is full: fine for common words, slow for rare ones at a million posts.
+     * A page of published posts, newest first by cursor, of another shape than a summary:
+     * `columns` over posts p and users u, each row turned into an item by `map`.
      */
-    async search(q: string, page: number): Promise<Page<PostSummary>> {
-      const rows = await summaries({
-        filter: 'p.published AND (p.title ILIKE $1 OR p.body ILIKE $1)',
-        bind: [containsPattern(q)],
-        sort: 'published_at',
-        position: { page },
-        limit: PAGE_FETCH,
-      });
-      return numberedPage(rows, page);
+    async summaryPage<Row extends SummaryRow, Item extends PostSummary>(options: {
+      from: string;
+      filter: string;
+      bind: unknown[];
+      columns: string;
+      position: Position;
+      transaction: Transaction;
+      map: (row: Row) => Item;
+    }): Promise<Page<Item>> {
+      const rows = await summaries<Row>({ ...options, sort: 'published_at', limit: PAGE_FETCH });
+      return keysetPage(rows.map(options.map), options.position, cursorOf);
     },
 
     /** The posts shown on a profile: drafts too (newest written first) when the viewer is its owner. */
@@ -168,7 +164,7 @@ export function createPostsService(sequelize: Sequelize) {
         position: options.position,
         limit: PAGE_FETCH,
       });
-      return keysetPage(rows, options.position, cursorOf);
+      return keysetPage(rows.map(toSummary), options.position, cursorOf);
     },
 
     /**

@@ -1,5 +1,13 @@
 import type { Request } from 'express';
-import { body, type ValidationChain, matchedData, param, query, validationResult } from 'express-validator';
+import {
+  body,
+  matchedData,
+  param,
+  query,
+  type ValidationChain,
+  type ValidationError,
+  validationResult,
+} from 'express-validator';
 import { NotFoundError } from '../errors.js';
 import { MAX_PAGE, type Position, POST_CURSOR, USERNAME_CURSOR } from '../services/pagination.js';
 
@@ -73,6 +81,9 @@ export const userListQuery: ValidationChain[] = [
   cursorQuery('after', USERNAME_CURSOR),
   cursorQuery('before', USERNAME_CURSOR),
 ];
+/** A search is at most this long and holds at most this many words: a longer one is refused (422). */
+export const SEARCH_MAX_LENGTH = 200;
+export const SEARCH_MAX_WORDS = 12;
 export const searchQuery: ValidationChain = query('q')
   .optional()
   .isString()
@@ -81,7 +92,13 @@ export const searchQuery: ValidationChain = query('q')
   // Control characters cannot match anything people wrote; NUL would break the query.
   .customSanitizer((value: string) => value.replace(new RegExp(CONTROL_CHARACTERS, 'g'), ' '))
   .trim()
-  .isLength({ max: 200 });
+  .isLength({ max: SEARCH_MAX_LENGTH })
+  .withMessage(`Keep your search to ${SEARCH_MAX_LENGTH} characters.`)
+  .bail()
+  .custom((value: string) => value.split(/\s+/).filter((word) => word !== '').length <= SEARCH_MAX_WORDS)
+  .withMessage(`Search for at most ${SEARCH_MAX_WORDS} words.`);
+/** How search results are ordered: best match first (the default) or newest first. */
+export const searchOrderQuery: ValidationChain = query('order').optional().isIn(['newest']);
 // Digits only, no sign or leading zero: one URL per post.
 export const idParam: ValidationChain = param('id')
   .matches(/^[1-9][0-9]{0,9}$/)
@@ -93,13 +110,24 @@ export const usernameParam: ValidationChain = param('username').matches(/^[A-Za-
 export interface ListQuery {
   position: Position;
   q?: string;
+  /** Why the search cannot run (too long, too many words); `q` is then the text as typed. */
+  searchError?: string;
 }
+
+/** A search the limits refuse: a text, but too long or too wordy (an array is malformed). */
+const isRefusedSearch = (error: ValidationError): boolean =>
+  error.type === 'field' && error.location === 'query' && error.path === 'q' && typeof error.value === 'string';
 
 /** Reads validated URL parts; a malformed id, username or page is a 404, not a 500. */
 export function urlData<T>(req: Request): T {
   const malformed = validationResult(req)
     .array()
-    .some((error) => error.type === 'field' && (error.location === 'params' || error.location === 'query'));
+    .some(
+      (error) =>
+        error.type === 'field' &&
+        (error.location === 'params' || error.location === 'query') &&
+        !isRefusedSearch(error),
+    );
   if (malformed) throw new NotFoundError();
   const data = matchedData<{ q?: string }>(req, { locations: ['params', 'query'] });
   return { ...data, q: data.q || undefined } as T;
@@ -109,5 +137,10 @@ export function urlData<T>(req: Request): T {
 export function listQuery(req: Request): ListQuery {
   const { page, after, before, q } = urlData<Position & { q?: string }>(req);
   if ([page, after, before].filter((start) => start !== undefined).length > 1) throw new NotFoundError();
+  const refused = validationResult(req).array().find(isRefusedSearch);
+  if (refused) {
+    const typed = matchedData<{ q: string }>(req, { locations: ['query'], onlyValidData: false }).q;
+    return { position: { page, after, before }, q: typed, searchError: String(refused.msg) };
+  }
   return { position: { page, after, before }, q };
 }

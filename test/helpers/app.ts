@@ -61,6 +61,7 @@ export const TEST_APP_CONFIG: AppConfig = {
   pageCacheMs: 0,
   databaseReplicaUrls: [],
   replicaReadAfterWriteMs: 10_000,
+  searchTimeoutMs: 1000,
 };
 
 /** The app on a migrated database of this test file's own. */

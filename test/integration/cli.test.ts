@@ -36,6 +36,7 @@ const INDEXES = [
   'posts_author_created_at_idx',
   'posts_author_published_at_idx',
   'posts_published_at_id_idx',
+  'posts_search_idx',
   'sessions_expire_idx',
   'sessions_user_id_idx',
   'users_display_name_trgm_idx',
@@ -244,6 +245,28 @@ describe('db:migrate:undo one step at a time', () => {
 
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
+    [
+      '20261201000100-add-posts-search.ts',
+      'drops the search vector, its trigger, functions and index',
+      async (db) => {
+        const column = `SELECT count(*)::int FROM information_schema.columns
+                         WHERE table_name = 'posts' AND column_name = 'search_vector'`;
+        assert.equal(await db.value<number>(column), 0);
+        assert.equal(
+          await db.value<number>(`SELECT count(*)::int FROM pg_trigger WHERE tgname = 'posts_search_vector'`),
+          0,
+        );
+        const functions = `SELECT count(*)::int FROM pg_proc
+                            WHERE proname IN ('post_search_vector', 'posts_set_search_vector')`;
+        assert.equal(await db.value<number>(functions), 0);
+        assert.equal(
+          await db.value<number>(`SELECT count(*)::int FROM pg_indexes WHERE indexname = 'posts_search_idx'`),
+          0,
+        );
+        // The migration before it is still in place.
+        assert.equal(await hasExtension(db, 'pg_trgm'), true);
+      },
+    ],
     [
       '20261121000600-add-user-search-indexes.ts',
       'drops the trigram indexes and pg_trgm',

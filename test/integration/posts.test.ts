@@ -75,26 +75,27 @@ describe('GET / and GET /posts', () => {
     });
   }
 
-  test('index › ?q= finds posts by title and body, and keeps the query in page links', async () => {
+  test('index › ?q= finds posts by title and body, and keeps the query in the form', async () => {
     const walker = await createUser();
     await createPost(t.db, walker, { title: 'Hiking in the Alps', body: 'Lots of snow.' });
     await createPost(t.db, walker, { title: 'Bread', body: 'A sourdough starter needs hiking boots? No.' });
     const res = await new Browser(t.app).get('/posts?q=HIKING');
     assert.equal(res.status, 200);
-    assert.match(res.text, /Hiking in the Alps/);
-    assert.match(res.text, /Bread/);
+    assert.match(res.text, /<mark>Hiking<\/mark> in the Alps/);
+    assert.match(res.text, />Bread</);
+    assert.match(res.text, /needs <mark>hiking<\/mark> boots/);
     assert.doesNotMatch(res.text, /Listed post/);
     assert.match(res.text, /value="HIKING"/);
   });
 
-  test('index › LIKE wildcards in ?q= match literally', async () => {
+  test('index › ?q= of punctuation alone › says it has no word to search for', async () => {
     const writer = await createUser();
     await createPost(t.db, writer, { title: 'Discount of 100% today' });
     const literal = await new Browser(t.app).get(`/posts?q=${encodeURIComponent('100%')}`);
-    assert.match(literal.text, /Discount of 100% today/);
-    const wildcard = await new Browser(t.app).get(`/posts?q=${encodeURIComponent('%_%')}`);
-    assert.equal(wildcard.status, 200);
-    assert.match(wildcard.text, /No published post matches/);
+    assert.match(literal.text, /Discount of <mark>100<\/mark>% today/);
+    const punctuation = await new Browser(t.app).get(`/posts?q=${encodeURIComponent('%_%')}`);
+    assert.equal(punctuation.status, 200);
+    assert.match(punctuation.text, /only very common words/);
   });
 
   test('index › a search with no match says so', async () => {

@@ -58,7 +58,35 @@ const models: [string, ModelStatic<Model>, string][] = [
   ['Post', Post, 'posts'],
 ];
 
+// Columns a trigger writes and only SQL reads: the search words of a post. As model
+// attributes they would be loaded with every post and could be written past the trigger.
+const DATABASE_MAINTAINED: Record<string, string[]> = { posts: ['search_vector'] };
+
 describe('models match the migrated tables', () => {
+  test('posts.search_vector › is kept by its trigger from the title and body', async () => {
+    const author = await createUser();
+    const post = await Post.create({
+      authorId: author.id,
+      title: 'Gardening',
+      body: 'Tomatoes',
+      published: false,
+      publishedAt: null,
+    });
+    const vectorOf = async (): Promise<string> => {
+      const [row] = await t.db.sequelize.query<{ v: string }>(
+        'SELECT search_vector::text AS v FROM posts WHERE id = $1',
+        {
+          bind: [post.id],
+          type: QueryTypes.SELECT,
+        },
+      );
+      return row!.v;
+    };
+    assert.equal(await vectorOf(), "'garden':1A 'tomato':2B");
+    await post.update({ body: 'Cucumbers' });
+    assert.equal(await vectorOf(), "'cucumb':2B 'garden':1A");
+  });
+
   for (const [name, model, table] of models) {
     test(`${name} › the model's table is "${table}"`, () => {
       assert.equal(model.getTableName(), table);
@@ -94,9 +122,11 @@ describe('models match the migrated tables', () => {
       assert.deepEqual(drift, []);
     });
 
-    test(`${name} › every column of "${table}" is a model attribute`, async () => {
+    test(`${name} › every column of "${table}" is a model attribute, but those the database maintains`, async () => {
       const fields = Object.entries(model.getAttributes()).map(([attribute, options]) => options.field ?? attribute);
-      const unmapped = Object.keys(await describeTable(table)).filter((column) => !fields.includes(column));
+      const unmapped = Object.keys(await describeTable(table)).filter(
+        (column) => !fields.includes(column) && !DATABASE_MAINTAINED[table]?.includes(column),
+      );
       assert.deepEqual(unmapped, []);
     });
 

@@ -1,0 +1,175 @@
+// Full-text search of published posts: PostgreSQL's websearch_to_tsquery over the stored
+// posts.search_vector (title words weighted A, body words B) and its GIN index. Every
+// search does bounded work, whatever it asks for:
+// - by relevance, only the newest RELEVANCE_POOL matches are ranked. The planner finds
+//   them through the GIN index when the words are rare, or by walking the date index and
+//   stopping once the pool is full when they are common;
+// - newest first pages by cursor, as /posts does, a page reading until it has 20 matches;
+// - a phrase ("quiet morning") is looked for among the newest PHRASE_WINDOW published
+//   posts only: the index knows which posts hold both words, not whether they stand side
+//   by side, so finding a rare phrase of common words could otherwise mean reading
+//   every post;
+// - and the statements run under their own short statement timeout.
+import { DatabaseError, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { SearchTimeoutError } from '../errors.js';
+import { numberedPage, offsetFor, type Page, PAGE_FETCH, type Position } from './pagination.js';
+import { type PostSummary, type PostsService, summaryColumns, type SummaryRow, toSummary } from './posts.service.js';
+
+export type SearchOrder = 'relevance' | 'newest';
+
+/** How many of the newest matches a relevance search ranks: 25 pages. */
+export const RELEVANCE_POOL = 500;
+/** How many of the newest published posts a phrase is looked for in. */
+export const PHRASE_WINDOW = 10_000;
+
+/** Text in which the matched words are marked: the only markup a snippet can carry. */
+export type Highlighted = { text: string; mark: boolean }[];
+
+export interface SearchHit extends PostSummary {
+  titleHighlighted: Highlighted;
+  /** The passages of the body that matched, or its start when only the title did. */
+  snippet: Highlighted;
+}
+
+export interface SearchResult extends Page<SearchHit> {
+  /** The query has no word that search can use: only stop words ("the", "of") or punctuation. */
+  readonly stopWordsOnly: boolean;
+  /** The query holds a phrase, looked for among the newest PHRASE_WINDOW posts. */
+  readonly phrase: boolean;
+}
+
+// ts_headline puts these around each match. They are private-use characters, removed from
+// the text first, so that the marks are the only thing in a snippet that is not the
+// author's text; the view escapes that text and writes the marks as <mark> elements.
+const MARK_START = '\uE000';
+const MARK_END = '\uE001';
+const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}`;
+const SNIPPET_OPTIONS = `${HEADLINE_OPTIONS}, MaxFragments=2, MinWords=12, MaxWords=30, FragmentDelimiter=" … "`;
+// ts_headline parses the text it is given: a 100,000-character body would cost
+// milliseconds per result. Matches past this point show the body's start instead.
+const SNIPPET_SOURCE_CHARS = 20_000;
+// A phrase operator of a tsquery's text form: <-> or <N>, outside the quoted lexemes.
+const PHRASE_OPERATOR = /<(?:-|\d+)>/;
+const QUOTED_LEXEME = /'(?:[^']|'')*'/g;
+
+const QUERY_CANCELED = '57014';
+
+/** Text with marks, as ts_headline wrote it, into plain pieces. */
+export function parseHighlighted(headline: string): Highlighted {
+  const pieces: Highlighted = [];
+  let mark = false;
+  for (const part of headline
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(/([\uE000\uE001])/)) {
+    if (part === MARK_START) mark = true;
+    else if (part === MARK_END) mark = false;
+    else if (part !== '') pieces.push({ text: part, mark });
+  }
+  return pieces;
+}
+
+interface HitRow extends SummaryRow {
+  titleHeadline: string;
+  snippet: string;
+}
+
+/** The columns of a hit, over posts p and users u, with the tsquery bound as $1. */
+function hitColumns(): string {
+  const clean = (column: string): string => `translate(${column}, '${MARK_START}${MARK_END}', '')`;
+  return `${summaryColumns('published_at')},
+          ts_headline('english', ${clean('p.title')}, $1::tsquery, 'HighlightAll=true, ${HEADLINE_OPTIONS}')
+            AS "titleHeadline",
+          ts_headline('english', ${clean(`left(p.body, ${SNIPPET_SOURCE_CHARS})`)}, $1::tsquery, '${SNIPPET_OPTIONS}')
+            AS snippet`;
+}
+
+function toHit(row: HitRow): SearchHit {
+  return {
+    ...toSummary(row),
+    titleHighlighted: parseHighlighted(row.titleHeadline),
+    snippet: parseHighlighted(row.snippet),
+  };
+}
+
+/** The posts searched: all published ones, or for a phrase the newest PHRASE_WINDOW of them. */
+function searchedPosts(phrase: boolean): string {
+  return phrase
+    ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${PHRASE_WINDOW}) p`
+    : 'posts p';
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DatabaseError && (error.parent as { code?: string } | undefined)?.code === QUERY_CANCELED;
+}
+
+export function createPostSearch(sequelize: Sequelize, posts: PostsService, options: { timeoutMs: number }) {
+  /** One page by relevance: the newest RELEVANCE_POOL matches ranked, title matches first. */
+  async function byRelevance(
+    query: string,
+    phrase: boolean,
+    page: number,
+    transaction: Transaction,
+  ): Promise<Page<SearchHit>> {
+    const rows = await sequelize.query<HitRow>(
+      `WITH pool AS MATERIALIZED (
+         SELECT p.id, p.published_at
+           FROM ${searchedPosts(phrase)}
+          WHERE p.published AND p.search_vector @@ $1::tsquery
+          ORDER BY p.published_at DESC, p.id DESC
+          LIMIT ${RELEVANCE_POOL}
+       ), ranked AS (
+         SELECT pool.id, pool.published_at,
+                ts_filter(p.search_vector, '{a}') @@ $1::tsquery AS in_title,
+                ts_rank(p.search_vector, $1::tsquery) AS rank
+           FROM pool JOIN posts p ON p.id = pool.id
+          ORDER BY in_title DESC, rank DESC, pool.published_at DESC, pool.id DESC
+          LIMIT $2 OFFSET $3
+       )
+       SELECT ${hitColumns()}
+         FROM ranked r JOIN posts p ON p.id = r.id JOIN users u ON u.id = p.author_id
+        ORDER BY r.in_title DESC, r.rank DESC, r.published_at DESC, r.id DESC`,
+      { bind: [query, PAGE_FETCH, offsetFor({ page })], type: QueryTypes.SELECT, transaction },
+    );
+    return numberedPage(rows.map(toHit), page);
+  }
+
+  return {
+    /**
+     * Published posts matching `q` (words, "phrases", or, -word), a page of them with
+     * their snippets. Throws SearchTimeoutError when the search outlasts its timeout.
+     */
+    async search(q: string, order: SearchOrder, position: Position): Promise<SearchResult> {
+      try {
+        // Read-only: with replicas configured, a search may run on a standby.
+        return await sequelize.transaction({ readOnly: true }, async (transaction) => {
+          const [parsed] = await sequelize.query<{ query: string }>(
+            `SELECT set_config('statement_timeout', $1, true), websearch_to_tsquery('english', $2)::text AS query`,
+            { bind: [String(options.timeoutMs), q], type: QueryTypes.SELECT, transaction },
+          );
+          const query = parsed?.query ?? '';
+          if (query === '') return { items: [], stopWordsOnly: true, phrase: false };
+          const phrase = PHRASE_OPERATOR.test(query.replace(QUOTED_LEXEME, ''));
+          const page =
+            order === 'relevance'
+              ? await byRelevance(query, phrase, position.page ?? 1, transaction)
+              : await posts.summaryPage<HitRow, SearchHit>({
+                  from: searchedPosts(phrase),
+                  filter: 'p.published AND p.search_vector @@ $1::tsquery',
+                  bind: [query],
+                  columns: hitColumns(),
+                  position,
+                  transaction,
+                  map: toHit,
+                });
+          return { ...page, stopWordsOnly: false, phrase };
+        });
+      } catch (error) {
+        if (isTimeout(error)) throw new SearchTimeoutError();
+        throw error;
+      }
+    },
+  };
+}
+
+export type PostSearch = ReturnType<typeof createPostSearch>;
