@@ -1,14 +1,15 @@
 // Full-text search of published posts: PostgreSQL's websearch_to_tsquery over the stored
 // posts.search_vector (title words weighted A, body words B) and its GIN index. Every
 // search does bounded work, whatever it asks for:
-// - by relevance, only the newest RELEVANCE_POOL matches are ranked. The planner finds
-//   them through the GIN index when the words are rare, or by walking the date index and
-//   stopping once the pool is full when they are common;
+// - best match ranks only the newest RELEVANCE_POOL matches. The planner finds them through
+//   the GIN index when the words are rare, or by walking the date index and stopping once
+//   the pool is full when they are common;
 // - newest first pages by cursor, as /posts does, a page reading until it has 20 matches;
-// - a phrase ("quiet morning") is looked for among the newest PHRASE_WINDOW published
-//   posts only: the index knows which posts hold both words, not whether they stand side
-//   by side, so finding a rare phrase of common words could otherwise mean reading
-//   every post;
+// - a phrase ("quiet morning") is checked against the stored word positions of each post
+//   that holds all its words, which the index finds but cannot check. When the planner
+//   expects more than PHRASE_CANDIDATES posts to hold them, the phrase is looked for among
+//   the newest PHRASE_WINDOW published posts only: a rare phrase of common words could
+//   otherwise mean reading every post;
 // - and the statements run under their own short statement timeout.
 import { DatabaseError, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { SearchTimeoutError } from '../errors.js';
@@ -19,7 +20,9 @@ export type SearchOrder = 'relevance' | 'newest';
 
 /** How many of the newest matches a relevance search ranks: 25 pages. */
 export const RELEVANCE_POOL = 500;
-/** How many of the newest published posts a phrase is looked for in. */
+/** Up to this many posts holding a phrase's words, the phrase is looked for in all posts. */
+export const PHRASE_CANDIDATES = 2000;
+/** Past PHRASE_CANDIDATES, how many of the newest published posts a phrase is looked for in. */
 export const PHRASE_WINDOW = 10_000;
 
 /** Text in which the matched words are marked: the only markup a snippet can carry. */
@@ -34,8 +37,8 @@ export interface SearchHit extends PostSummary {
 export interface SearchResult extends Page<SearchHit> {
   /** The query has no word that search can use: only stop words ("the", "of") or punctuation. */
   readonly stopWordsOnly: boolean;
-  /** The query holds a phrase, looked for among the newest PHRASE_WINDOW posts. */
-  readonly phrase: boolean;
+  /** The query holds a phrase of common words, looked for among the newest PHRASE_WINDOW posts only. */
+  readonly recentOnly: boolean;
 }
 
 // ts_headline puts these around each match. They are private-use characters, removed from
@@ -48,9 +51,22 @@ const SNIPPET_OPTIONS = `${HEADLINE_OPTIONS}, MaxFragments=2, MinWords=12, MaxWo
 // ts_headline parses the text it is given: a 100,000-character body would cost
 // milliseconds per result. Matches past this point show the body's start instead.
 const SNIPPET_SOURCE_CHARS = 20_000;
-// A phrase operator of a tsquery's text form: <-> or <N>, outside the quoted lexemes.
-const PHRASE_OPERATOR = /<(?:-|\d+)>/;
-const QUOTED_LEXEME = /'(?:[^']|'')*'/g;
+// A phrase operator of a tsquery's text form, <-> or <N>, and its quoted lexemes.
+const PHRASE_OPERATOR = /<(?:-|\d+)>/g;
+const QUOTED_LEXEME = /('(?:[^']|'')*')/;
+
+/**
+ * The part of a query the GIN index serves (querytree: its negations left out), with each
+ * phrase loosened to "all these words": the posts the index hands over for checking.
+ * Undefined when the query holds no phrase there.
+ */
+export function phraseCandidates(indexed: string): string | undefined {
+  const parts = indexed.split(QUOTED_LEXEME);
+  // split() with a capturing group: the lexemes are the odd parts.
+  const operators = parts.filter((_, i) => i % 2 === 0);
+  if (!operators.some((part) => part.match(PHRASE_OPERATOR))) return undefined;
+  return parts.map((part, i) => (i % 2 === 0 ? part.replace(PHRASE_OPERATOR, '&') : part)).join('');
+}
 
 const QUERY_CANCELED = '57014';
 
@@ -92,9 +108,9 @@ function toHit(row: HitRow): SearchHit {
   };
 }
 
-/** The posts searched: all published ones, or for a phrase the newest PHRASE_WINDOW of them. */
-function searchedPosts(phrase: boolean): string {
-  return phrase
+/** The posts searched: all published ones, or the newest PHRASE_WINDOW of them. */
+function searchedPosts(recentOnly: boolean): string {
+  return recentOnly
     ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${PHRASE_WINDOW}) p`
     : 'posts p';
 }
@@ -107,14 +123,14 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
   /** One page by relevance: the newest RELEVANCE_POOL matches ranked, title matches first. */
   async function byRelevance(
     query: string,
-    phrase: boolean,
+    recentOnly: boolean,
     page: number,
     transaction: Transaction,
   ): Promise<Page<SearchHit>> {
     const rows = await sequelize.query<HitRow>(
       `WITH pool AS MATERIALIZED (
          SELECT p.id, p.published_at
-           FROM ${searchedPosts(phrase)}
+           FROM ${searchedPosts(recentOnly)}
           WHERE p.published AND p.search_vector @@ $1::tsquery
           ORDER BY p.published_at DESC, p.id DESC
           LIMIT ${RELEVANCE_POOL}
@@ -134,6 +150,20 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
     return numberedPage(rows.map(toHit), page);
   }
 
+  /**
+   * Whether more than PHRASE_CANDIDATES published posts hold all the words of the query's
+   * phrases, as the planner estimates it from the column's statistics: planning reads no
+   * row, where counting them could read thousands.
+   */
+  async function holdMany(candidates: string, transaction: Transaction): Promise<boolean> {
+    const [explained] = await sequelize.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
+      'EXPLAIN (FORMAT JSON) SELECT 1 FROM posts WHERE published AND search_vector @@ $1::tsquery',
+      { bind: [candidates], type: QueryTypes.SELECT, transaction },
+    );
+    const estimate = explained?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
+    return estimate > PHRASE_CANDIDATES;
+  }
+
   return {
     /**
      * Published posts matching `q` (words, "phrases", or, -word), a page of them with
@@ -143,18 +173,20 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
       try {
         // Read-only: with replicas configured, a search may run on a standby.
         return await sequelize.transaction({ readOnly: true }, async (transaction) => {
-          const [parsed] = await sequelize.query<{ query: string }>(
-            `SELECT set_config('statement_timeout', $1, true), websearch_to_tsquery('english', $2)::text AS query`,
+          const [parsed] = await sequelize.query<{ query: string; indexed: string }>(
+            `SELECT set_config('statement_timeout', $1, true), q::text AS query, querytree(q) AS indexed
+               FROM websearch_to_tsquery('english', $2) AS q`,
             { bind: [String(options.timeoutMs), q], type: QueryTypes.SELECT, transaction },
           );
           const query = parsed?.query ?? '';
-          if (query === '') return { items: [], stopWordsOnly: true, phrase: false };
-          const phrase = PHRASE_OPERATOR.test(query.replace(QUOTED_LEXEME, ''));
+          if (query === '') return { items: [], stopWordsOnly: true, recentOnly: false };
+          const candidates = phraseCandidates(parsed?.indexed ?? '');
+          const recentOnly = candidates !== undefined && (await holdMany(candidates, transaction));
           const page =
             order === 'relevance'
-              ? await byRelevance(query, phrase, position.page ?? 1, transaction)
+              ? await byRelevance(query, recentOnly, position.page ?? 1, transaction)
               : await posts.summaryPage<HitRow, SearchHit>({
-                  from: searchedPosts(phrase),
+                  from: searchedPosts(recentOnly),
                   filter: 'p.published AND p.search_vector @@ $1::tsquery',
                   bind: [query],
                   columns: hitColumns(),
@@ -162,7 +194,7 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
                   transaction,
                   map: toHit,
                 });
-          return { ...page, stopWordsOnly: false, phrase };
+          return { ...page, stopWordsOnly: false, recentOnly };
         });
       } catch (error) {
         if (isTimeout(error)) throw new SearchTimeoutError();
