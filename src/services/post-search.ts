@@ -70,14 +70,24 @@ export function phraseCandidates(indexed: string): string | undefined {
 
 const QUERY_CANCELED = '57014';
 
+/**
+ * The Markdown syntax a passage of source shows (links, emphasis, headings, code marks),
+ * read as the words it decorates. A link whose address holds a match stays as it is.
+ */
+function plainPassage(markdown: string): string {
+  return markdown
+    .replace(/!?\[([^\]]*)\]\([^)\s\uE000\uE001]*\)/g, '$1')
+    .replace(/(^|\s)#{1,6}\s/g, '$1')
+    .replace(/\*+|`+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** Text with marks, as ts_headline wrote it, into plain pieces. */
 export function parseHighlighted(headline: string): Highlighted {
   const pieces: Highlighted = [];
   let mark = false;
-  for (const part of headline
-    .replace(/\s+/g, ' ')
-    .trim()
-    .split(/([\uE000\uE001])/)) {
+  for (const part of plainPassage(headline).split(/([\uE000\uE001])/)) {
     if (part === MARK_START) mark = true;
     else if (part === MARK_END) mark = false;
     else if (part !== '') pieces.push({ text: part, mark });

@@ -21,6 +21,14 @@ describe('parseHighlighted', () => {
     ]);
   });
 
+  test('Markdown syntax › the words it decorates', () => {
+    assert.deepEqual(parseHighlighted('## Notes\n\nA **\uE000bold\uE001** `x` ([more](https://example.net/a-1)).'), [
+      { text: 'Notes A ', mark: false },
+      { text: 'bold', mark: true },
+      { text: ' x (more).', mark: false },
+    ]);
+  });
+
   test('no match › one plain piece; empty text › no piece', () => {
     assert.deepEqual(parseHighlighted('plain text'), [{ text: 'plain text', mark: false }]);
     assert.deepEqual(parseHighlighted(''), []);
