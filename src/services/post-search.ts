@@ -13,7 +13,7 @@
 // - and the statements run under their own short statement timeout.
 import { DatabaseError, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { SearchTimeoutError } from '../errors.js';
-import { numberedPage, offsetFor, type Page, PAGE_FETCH, type Position } from './pagination.js';
+import { keysetPage, numberedPage, offsetFor, type Page, PAGE_FETCH, type Position } from './pagination.js';
 import { type PostSummary, type PostsService, summaryColumns, type SummaryRow, toSummary } from './posts.service.js';
 
 export type SearchOrder = 'relevance' | 'newest';
@@ -74,7 +74,7 @@ const QUERY_CANCELED = '57014';
  * The Markdown syntax a passage of source shows (links, emphasis, headings, code marks),
  * read as the words it decorates. A link whose address holds a match stays as it is.
  */
-function plainPassage(markdown: string): string {
+export function plainPassage(markdown: string): string {
   return markdown
     .replace(/!?\[([^\]]*)\]\([^)\s\uE000\uE001]*\)/g, '$1')
     .replace(/(^|\s)#{1,6}\s/g, '$1')
@@ -87,7 +87,10 @@ function plainPassage(markdown: string): string {
 export function parseHighlighted(headline: string): Highlighted {
   const pieces: Highlighted = [];
   let mark = false;
-  for (const part of plainPassage(headline).split(/([\uE000\uE001])/)) {
+  for (const part of headline
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(/([\uE000\uE001])/)) {
     if (part === MARK_START) mark = true;
     else if (part === MARK_END) mark = false;
     else if (part !== '') pieces.push({ text: part, mark });
@@ -114,7 +117,7 @@ function toHit(row: HitRow): SearchHit {
   return {
     ...toSummary(row),
     titleHighlighted: parseHighlighted(row.titleHeadline),
-    snippet: parseHighlighted(row.snippet),
+    snippet: parseHighlighted(plainPassage(row.snippet)),
   };
 }
 
@@ -189,7 +192,14 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
             { bind: [String(options.timeoutMs), q], type: QueryTypes.SELECT, transaction },
           );
           const query = parsed?.query ?? '';
-          if (query === '') return { items: [], stopWordsOnly: true, recentOnly: false };
+          if (query === '') {
+            // Nothing to look for: the first page says so, and no later page exists.
+            const empty =
+              order === 'relevance'
+                ? numberedPage<SearchHit>([], position.page ?? 1)
+                : keysetPage<SearchHit>([], position, (hit) => hit.cursor);
+            return { ...empty, stopWordsOnly: true, recentOnly: false };
+          }
           const candidates = phraseCandidates(parsed?.indexed ?? '');
           const recentOnly = candidates !== undefined && (await holdMany(candidates, transaction));
           const page =

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseHighlighted, phraseCandidates } from '../../src/services/post-search.js';
+import { parseHighlighted, phraseCandidates, plainPassage } from '../../src/services/post-search.js';
 
 describe('parseHighlighted', () => {
   test('marked words › pieces with mark set, the rest plain, whitespace collapsed', () => {
@@ -21,12 +21,15 @@ describe('parseHighlighted', () => {
     ]);
   });
 
-  test('Markdown syntax › the words it decorates', () => {
-    assert.deepEqual(parseHighlighted('## Notes\n\nA **\uE000bold\uE001** `x` ([more](https://example.net/a-1)).'), [
-      { text: 'Notes A ', mark: false },
-      { text: 'bold', mark: true },
-      { text: ' x (more).', mark: false },
-    ]);
+  test('a Markdown passage › the words its syntax decorates', () => {
+    assert.deepEqual(
+      parseHighlighted(plainPassage('## Notes\n\nA **\uE000bold\uE001** `x` ([more](https://example.net/a-1)).')),
+      [
+        { text: 'Notes A ', mark: false },
+        { text: 'bold', mark: true },
+        { text: ' x (more).', mark: false },
+      ],
+    );
   });
 
   test('no match › one plain piece; empty text › no piece', () => {
