@@ -98,8 +98,13 @@ export const searchQuery: ValidationChain = query('q')
   .custom((value: string) => value.split(/\s+/).filter((word) => word !== '').length <= SEARCH_MAX_WORDS)
   .withMessage(`Search for at most ${SEARCH_MAX_WORDS} words.`);
 /** How search results are ordered: best match first (the default) or newest first. */
-// isIn alone would accept ?order=newest&order=newest: it checks each item of an array.
-export const searchOrderQuery: ValidationChain = query('order').optional().isString().bail().isIn(['newest']);
+// The form's "Best match" sends an empty order. isIn alone would accept
+// ?order=newest&order=newest: it checks each item of an array.
+export const searchOrderQuery: ValidationChain = query('order')
+  .optional({ values: 'falsy' })
+  .isString()
+  .bail()
+  .isIn(['newest']);
 // Digits only, no sign or leading zero: one URL per post.
 export const idParam: ValidationChain = param('id')
   .matches(/^[1-9][0-9]{0,9}$/)

@@ -367,13 +367,18 @@ describe('GET /posts?q= › ranking and pages', () => {
       ['a cursor with the best-match order', 'q=quince&after=1-2'],
       ['a backward cursor with the best-match order', 'q=quince&before=1-2'],
       ['an order other than newest', 'q=quince&order=oldest'],
-      ['an empty order', 'q=quince&order='],
       ['a malformed cursor', 'q=quince&order=newest&after=abc'],
       ['a page and a cursor', 'q=quince&order=newest&page=2&after=1-2'],
       ['a page past the last one allowed', 'q=quince&page=51'],
       ['a repeated q', 'q=quince&q=preserve'],
       ['a repeated order', 'q=quince&order=newest&order=newest'],
     ];
+    test('GET /posts?q=quince&order= › the Best match choice of the form (an empty order) › best match', async () => {
+      const res = await new Browser(t.app).get('/posts?q=quince&order=');
+      assert.equal(res.status, 200);
+      assert.match(res.text, /<option value="" selected>Best match<\/option>/);
+    });
+
     for (const [situation, query] of refused) {
       test(`GET /posts?${query} › ${situation} › 404 page`, async () => {
         const res = await new Browser(t.app).get(`/posts?${query}`);
