@@ -5,7 +5,7 @@ import { renderMarkdown } from '../markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { can } from '../policies.js';
-import { PHRASE_WINDOW, type PostSearch, RELEVANCE_POOL } from '../services/post-search.js';
+import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
 import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
@@ -94,7 +94,7 @@ export function createPostsController(
         return;
       }
       const { order } = urlData<{ order?: 'newest' }>(req);
-      const locals = { q, order, phraseWindow: PHRASE_WINDOW, relevancePool: RELEVANCE_POOL };
+      const locals = { q, order, recentWindow: RECENT_WINDOW, relevancePool: RELEVANCE_POOL };
       if (searchError) {
         res.status(422).render('posts/search', { ...locals, title: 'Search posts', searchError });
         return;

@@ -1,29 +1,34 @@
 // Full-text search of published posts: PostgreSQL's websearch_to_tsquery over the stored
-// posts.search_vector (title words weighted A, body words B) and its GIN index. Every
-// search does bounded work, whatever it asks for:
-// - best match ranks only the newest RELEVANCE_POOL matches. The planner finds them through
-//   the GIN index when the words are rare, or by walking the date index and stopping once
-//   the pool is full when they are common;
-// - newest first pages by cursor, as /posts does, a page reading until it has 20 matches;
-// - a phrase ("quiet morning") is checked against the stored word positions of each post
-//   that holds all its words, which the index finds but cannot check. When the planner
-//   expects more than PHRASE_CANDIDATES posts to hold them, the phrase is looked for among
-//   the newest PHRASE_WINDOW published posts only: a rare phrase of common words could
-//   otherwise mean reading every post;
-// - and the statements run under their own short statement timeout.
+// posts.search_vector (title words weighted A, body words B) and its GIN index.
+//
+// Every search does bounded work, whatever it asks for. It first bounds how many posts the
+// GIN index could hand over for the query (the posts holding its words, phrases loosened to
+// "all these words", negations left out: see search-candidates.ts), from the planner's
+// estimate for each word, which reads no row. Then, explicitly rather than by the
+// planner's choice under a LIMIT (which walks the date index when it guesses the words
+// common, and reads every post when the guess is wrong):
+// - up to INDEX_CANDIDATES of them: every published post is searched, through the GIN
+//   index, and the matches are sorted by date;
+// - more: the newest RECENT_WINDOW published posts are searched, read through the date
+//   index, and the page says so. Common words fill a page long before that; a rare phrase
+//   of common words, or a word excluded from nearly every post holding another, costs at
+//   most that many rows instead of all of them.
+// Best match then ranks the newest RELEVANCE_POOL matches; newest first pages by cursor.
+// And the statements run under their own short statement timeout.
 import { DatabaseError, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { SearchTimeoutError } from '../errors.js';
 import { keysetPage, numberedPage, offsetFor, type Page, PAGE_FETCH, type Position } from './pagination.js';
 import { type PostSummary, type PostsService, summaryColumns, type SummaryRow, toSummary } from './posts.service.js';
+import { type Candidates, lexemesOf, parseCandidates, upperBound } from './search-candidates.js';
 
 export type SearchOrder = 'relevance' | 'newest';
 
-/** How many of the newest matches a relevance search ranks: 25 pages. */
-export const RELEVANCE_POOL = 500;
-/** Up to this many posts holding a phrase's words, the phrase is looked for in all posts. */
-export const PHRASE_CANDIDATES = 2000;
-/** Past PHRASE_CANDIDATES, how many of the newest published posts a phrase is looked for in. */
-export const PHRASE_WINDOW = 10_000;
+/** How many of the newest matches best match ranks: 10 pages. */
+export const RELEVANCE_POOL = 200;
+/** Up to this many posts holding a query's words (as estimated), every post is searched. */
+export const INDEX_CANDIDATES = 5000;
+/** Past INDEX_CANDIDATES, how many of the newest published posts are searched. */
+export const RECENT_WINDOW = 10_000;
 
 /** Text in which the matched words are marked: the only markup a snippet can carry. */
 export type Highlighted = { text: string; mark: boolean }[];
@@ -37,7 +42,7 @@ export interface SearchHit extends PostSummary {
 export interface SearchResult extends Page<SearchHit> {
   /** The query has no word that search can use: only stop words ("the", "of") or punctuation. */
   readonly stopWordsOnly: boolean;
-  /** The query holds a phrase of common words, looked for among the newest PHRASE_WINDOW posts only. */
+  /** Only the newest RECENT_WINDOW posts were searched: so many hold the query's words. */
   readonly recentOnly: boolean;
 }
 
@@ -51,23 +56,6 @@ const SNIPPET_OPTIONS = `${HEADLINE_OPTIONS}, MaxFragments=2, MinWords=12, MaxWo
 // ts_headline parses the text it is given: a 100,000-character body would cost
 // milliseconds per result. Matches past this point show the body's start instead.
 const SNIPPET_SOURCE_CHARS = 20_000;
-// A phrase operator of a tsquery's text form, <-> or <N>, and its quoted lexemes.
-const PHRASE_OPERATOR = /<(?:-|\d+)>/g;
-const QUOTED_LEXEME = /('(?:[^']|'')*')/;
-
-/**
- * The part of a query the GIN index serves (querytree: its negations left out), with each
- * phrase loosened to "all these words": the posts the index hands over for checking.
- * Undefined when the query holds no phrase there.
- */
-export function phraseCandidates(indexed: string): string | undefined {
-  const parts = indexed.split(QUOTED_LEXEME);
-  // split() with a capturing group: the lexemes are the odd parts.
-  const operators = parts.filter((_, i) => i % 2 === 0);
-  if (!operators.some((part) => part.match(PHRASE_OPERATOR))) return undefined;
-  return parts.map((part, i) => (i % 2 === 0 ? part.replace(PHRASE_OPERATOR, '&') : part)).join('');
-}
-
 const QUERY_CANCELED = '57014';
 
 /**
@@ -98,6 +86,11 @@ export function parseHighlighted(headline: string): Highlighted {
   return pieces;
 }
 
+interface EstimatedPlan {
+  'Plan Rows': number;
+  Plans?: EstimatedPlan[];
+}
+
 interface HitRow extends SummaryRow {
   titleHeadline: string;
   snippet: string;
@@ -121,11 +114,15 @@ function toHit(row: HitRow): SearchHit {
   };
 }
 
-/** The posts searched: all published ones, or the newest PHRASE_WINDOW of them. */
+/**
+ * The posts searched, as p: the published ones matching $1 found through the GIN index (the
+ * subquery fences the planner off from walking the date index instead), or the newest
+ * RECENT_WINDOW published posts, read through the date index.
+ */
 function searchedPosts(recentOnly: boolean): string {
   return recentOnly
-    ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${PHRASE_WINDOW}) p`
-    : 'posts p';
+    ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${RECENT_WINDOW}) p`
+    : '(SELECT * FROM posts WHERE published AND search_vector @@ $1::tsquery OFFSET 0) p';
 }
 
 function isTimeout(error: unknown): boolean {
@@ -164,17 +161,26 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
   }
 
   /**
-   * Whether more than PHRASE_CANDIDATES published posts hold all the words of the query's
-   * phrases, as the planner estimates it from the column's statistics: planning reads no
-   * row, where counting them could read thousands.
+   * Whether more than INDEX_CANDIDATES published posts may match `candidates`: an upper
+   * bound from the planner's estimate for each lexeme alone, which comes from the
+   * column's statistics. One plan of one query per lexeme, reading no row.
    */
-  async function holdMany(candidates: string, transaction: Transaction): Promise<boolean> {
-    const [explained] = await sequelize.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
-      'EXPLAIN (FORMAT JSON) SELECT 1 FROM posts WHERE published AND search_vector @@ $1::tsquery',
-      { bind: [candidates], type: QueryTypes.SELECT, transaction },
+  async function holdMany(candidates: Candidates, transaction: Transaction): Promise<boolean> {
+    const lexemes = lexemesOf(candidates);
+    const selects = lexemes.map(
+      (_, i) => `SELECT 1 FROM posts WHERE published AND search_vector @@ $${i + 1}::tsquery`,
     );
-    const estimate = explained?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? Number.POSITIVE_INFINITY;
-    return estimate > PHRASE_CANDIDATES;
+    const [explained] = await sequelize.query<{ 'QUERY PLAN': [{ Plan: EstimatedPlan }] }>(
+      `EXPLAIN (FORMAT JSON) ${selects.join(' UNION ALL ')}`,
+      { bind: lexemes, type: QueryTypes.SELECT, transaction },
+    );
+    const plan = explained?.['QUERY PLAN'][0].Plan;
+    if (!plan) return true;
+    // One lexeme: the scan itself; several: one scan a lexeme under an Append, in order.
+    const scans = lexemes.length === 1 ? [plan] : (plan.Plans ?? []);
+    if (scans.length !== lexemes.length) return true;
+    const estimates = new Map(lexemes.map((lexeme, i) => [lexeme, scans[i]!['Plan Rows']]));
+    return upperBound(candidates, (lexeme) => estimates.get(lexeme) ?? Number.POSITIVE_INFINITY) > INDEX_CANDIDATES;
   }
 
   return {
@@ -200,8 +206,8 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
                 : keysetPage<SearchHit>([], position, (hit) => hit.cursor);
             return { ...empty, stopWordsOnly: true, recentOnly: false };
           }
-          const candidates = phraseCandidates(parsed?.indexed ?? '');
-          const recentOnly = candidates !== undefined && (await holdMany(candidates, transaction));
+          const candidates = parseCandidates(parsed?.indexed ?? '');
+          const recentOnly = candidates === undefined || (await holdMany(candidates, transaction));
           const page =
             order === 'relevance'
               ? await byRelevance(query, recentOnly, position.page ?? 1, transaction)

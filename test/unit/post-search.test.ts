@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseHighlighted, phraseCandidates, plainPassage } from '../../src/services/post-search.js';
+import { parseHighlighted, plainPassage } from '../../src/services/post-search.js';
 
 describe('parseHighlighted', () => {
   test('marked words › pieces with mark set, the rest plain, whitespace collapsed', () => {
@@ -35,28 +35,5 @@ describe('parseHighlighted', () => {
   test('no match › one plain piece; empty text › no piece', () => {
     assert.deepEqual(parseHighlighted('plain text'), [{ text: 'plain text', mark: false }]);
     assert.deepEqual(parseHighlighted(''), []);
-  });
-});
-
-describe('phraseCandidates', () => {
-  test('a phrase › all its words', () => {
-    assert.equal(phraseCandidates("'quiet' <-> 'morn'"), "'quiet' & 'morn'");
-    assert.equal(phraseCandidates("'state-of-the-art' <-> 'state' <3> 'art'"), "'state-of-the-art' & 'state' & 'art'");
-  });
-
-  test('a phrase beside other words › only the phrase loosened', () => {
-    assert.equal(phraseCandidates("'quiet' <-> 'morn' | 'budget'"), "'quiet' & 'morn' | 'budget'");
-  });
-
-  test('no phrase › undefined, also when a lexeme itself holds <->', () => {
-    assert.equal(phraseCandidates("'budget' & 'week'"), undefined);
-    assert.equal(phraseCandidates("'a<->b'"), undefined);
-    // querytree's answer when no part of the query can use the index (only negations).
-    assert.equal(phraseCandidates('T'), undefined);
-  });
-
-  test('a quoted lexeme holding an operator › left as it is', () => {
-    assert.equal(phraseCandidates("'x<->y' <-> 'z'"), "'x<->y' & 'z'");
-    assert.equal(phraseCandidates("'it''s' <-> 'z'"), "'it''s' & 'z'");
   });
 });
