@@ -1,5 +1,5 @@
-// Seeding benchmark (issue #6, part 7): `npm run bench:seed`, sized by SEED_USERS and
-// SEED_POSTS (default 10,000 and 1,000,000).
+// Seeding benchmark: `npm run bench:seed`, sized by SEED_USERS and SEED_POSTS (default
+// 10,000 and 1,000,000).
 //   1. An embedded PostgreSQL in a temporary directory, migrated.
 //   2. The volume seeder through the real sequelize-cli, timed from outside (process start
 //      to exit, so the CLI's own start-up counts too).

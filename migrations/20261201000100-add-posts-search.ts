@@ -7,10 +7,10 @@ import type { QueryInterface } from 'sequelize';
 // every change of the title or body, in the writing transaction: a post is searchable once
 // that commits, and an edit changes its results at once.
 //
-// A trigger rather than a generated column: a bulk load (the volume seeder) may switch it
-// off inside its own transaction and supply vectors that several connections computed in
-// parallel with the same post_search_vector function, where a generated column would
-// compute them one at a time inside the COPY.
+// A trigger rather than a generated column: a bulk load (the volume seeder) may drop it
+// inside its own transaction, and put it back before committing, to supply vectors that
+// several connections computed in parallel with the same post_search_vector function,
+// where a generated column would compute them one at a time inside the COPY.
 //
 // On a table that already holds posts, the UPDATE below computes every vector under an
 // exclusive lock: about a minute a million posts.

@@ -14,6 +14,7 @@ import {
   copyUsers,
   countVolumeUsers,
   dropPostsIndexes,
+  dropSearchTrigger,
   isBigLoad,
   IS_VOLUME_USER,
   IS_VOLUME_USER_BIND,
@@ -66,8 +67,11 @@ async function load(
   try {
     await copyUsers(client, plan, firstUserId, passwordHash, progress);
     const rebuild = big ? await dropPostsIndexes(client) : undefined;
+    // A bulk load brings the search vectors itself, computed in parallel (see copyPosts).
+    const restoreSearchTrigger = big ? await dropSearchTrigger(client) : [];
     if (big) await truncateKeepingRows(client);
     await copyPosts(client, options.seed, plan, { firstUserId, firstPostId }, progress, big);
+    for (const statement of restoreSearchTrigger) await client.query(statement);
     progress.stop();
     log(`volume seed: ${options.users + options.posts} rows copied in ${seconds(copying)} s`);
     if (rebuild) {

@@ -1,5 +1,5 @@
-// The volume data itself: users, which of them wrote each post, and the posts as lines of
-// COPY text. Everything is a pure function of the SEED string and the two sizes.
+// The volume data itself: users, which of them wrote each post, and the posts, with their
+// COPY data. Everything is a pure function of the SEED string and the two sizes.
 import { BinaryCopyWriter } from './binary-copy';
 import { Random, streamFor } from './random';
 import {
@@ -153,6 +153,8 @@ export function userLine(user: VolumeUser, id: number, passwordHash: string): st
 export const USER_COLUMNS =
   'id, username, email, password_hash, display_name, bio, role, posts_count, profile, created_at, updated_at';
 export const POST_COLUMNS = 'id, author_id, title, body, published, published_at, created_at, updated_at';
+/** POST_COLUMNS and the search vector, for a load that brings the vectors itself. */
+export const POST_COLUMNS_WITH_VECTOR = `${POST_COLUMNS}, search_vector`;
 
 const NL = '\n';
 const BLANK = NL + NL;
@@ -217,48 +219,81 @@ function title(random: Random): string {
   return `${random.pick(TITLE_OPENERS)} ${random.pick(WORDS)} ${random.pick(WORDS)}${random.pick(TITLE_SUFFIXES)}`;
 }
 
-const POST_FIELDS = 8;
+export interface VolumePost {
+  id: number;
+  authorId: number;
+  title: string;
+  body: string;
+  published: boolean;
+  publishedAtMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
 
-/** The posts as binary COPY data (columns as POST_COLUMNS), `chunkRows` rows a chunk, in id order. */
+/** The posts in id order, `chunkRows` a chunk. */
 export function* postChunks(
   seed: string,
   plan: VolumePlan,
   firstUserId: number,
   firstPostId: number,
   chunkRows: number,
-): Generator<{ data: Buffer; rows: number }> {
+): Generator<VolumePost[]> {
   const random = streamFor(seed, 'posts');
   const pool = buildPool(streamFor(seed, 'content'));
   const total = plan.authorOf.length;
-  const out = new BinaryCopyWriter(1 << 20);
-  out.header();
   for (let start = 0; start < total; start += chunkRows) {
     const end = Math.min(total, start + chunkRows);
+    const posts: VolumePost[] = [];
     for (let i = start; i < end; i++) {
-      const createdMs = postCreatedAtMs(i, total);
+      const createdAtMs = postCreatedAtMs(i, total);
+      // The order of the draws is part of what a SEED means: keep it.
       const published = random.chance(PUBLISHED_SHARE);
-      out.row(POST_FIELDS);
-      out.int4(firstPostId + i);
-      out.int4(firstUserId + plan.authorOf[i]!);
-      out.text(title(random));
-      out.text(body(random, pool));
-      out.bool(published);
-      if (published) {
-        const publishedMs = createdMs + random.int(5 * 60_000, 6 * HOUR_MS);
-        out.timestamp(publishedMs);
-        out.timestamp(createdMs);
-        out.timestamp(publishedMs);
-      } else {
-        out.null();
-        out.timestamp(createdMs);
-        out.timestamp(createdMs + random.int(0, 3 * DAY_MS));
-      }
+      const postTitle = title(random);
+      const postBody = body(random, pool);
+      const publishedAtMs = published ? createdAtMs + random.int(5 * 60_000, 6 * HOUR_MS) : null;
+      posts.push({
+        id: firstPostId + i,
+        authorId: firstUserId + plan.authorOf[i]!,
+        title: postTitle,
+        body: postBody,
+        published,
+        publishedAtMs,
+        createdAtMs,
+        updatedAtMs: publishedAtMs ?? createdAtMs + random.int(0, 3 * DAY_MS),
+      });
     }
-    if (end === total) out.trailer();
-    yield { data: out.take(), rows: end - start };
+    yield posts;
   }
-  if (total === 0) {
-    out.trailer();
-    yield { data: out.take(), rows: 0 };
+}
+
+// One writer for every chunk: take() copies each chunk out of it.
+const rowsWriter = new BinaryCopyWriter(4 << 20);
+
+/**
+ * Binary COPY rows (no header or trailer) of `posts`, columns as POST_COLUMNS, and with
+ * `vectors` (binary COPY fields, one a post, in order) one more column, the search vector.
+ */
+export function postRows(posts: readonly VolumePost[], vectors?: Buffer): Buffer {
+  const out = rowsWriter;
+  let next = 0;
+  for (const post of posts) {
+    out.row(vectors ? 9 : 8);
+    out.int4(post.id);
+    out.int4(post.authorId);
+    out.text(post.title);
+    out.text(post.body);
+    out.bool(post.published);
+    if (post.publishedAtMs === null) out.null();
+    else out.timestamp(post.publishedAtMs);
+    out.timestamp(post.createdAtMs);
+    out.timestamp(post.updatedAtMs);
+    if (vectors) {
+      if (next + 4 > vectors.length) throw new Error(`Fewer search vectors than posts (${posts.length})`);
+      const end = next + 4 + vectors.readInt32BE(next);
+      out.field(vectors.subarray(next, end));
+      next = end;
+    }
   }
+  if (vectors && next !== vectors.length) throw new Error(`More search vectors than posts (${posts.length})`);
+  return out.take();
 }

@@ -4,23 +4,33 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Transaction } from 'sequelize';
+import { BinaryCopyWriter } from './binary-copy';
 import {
   POST_COLUMNS,
+  POST_COLUMNS_WITH_VECTOR,
   postChunks,
+  postRows,
   USER_COLUMNS,
   userLine,
   VOLUME_EMAIL_DOMAIN,
   VOLUME_USERNAME_PREFIX,
   type VolumePlan,
+  type VolumePost,
 } from './generate';
 import type { Progress } from './progress';
+import { SearchVectors } from './search-vectors';
 
 const CHUNK_ROWS = 2000;
+// Chunks being prepared at once for each helper: one running, one queued behind it, one
+// done and waiting for the COPY.
+const IN_FLIGHT_PER_HELPER = 3;
 // Above this many new posts (or 10× the posts already there) the load is a bulk load: the
 // posts keys and indexes are dropped and built again after the COPY (one sorted build
 // beats a million inserts), and the table is emptied first so that the COPY can freeze.
 const BULK_MIN_POSTS = 100_000;
 const BULK_FACTOR = 10;
+// Computes posts.search_vector on every insert (migrations/20261201000100-add-posts-search.ts).
+const SEARCH_TRIGGER = 'posts_search_vector';
 
 /** Both marks of a volume user: $1 the username prefix (a LIKE pattern), $2 '@' + the domain. */
 export const IS_VOLUME_USER = `username LIKE $1 AND right(lower(email), char_length($2::text)) = $2::text`;
@@ -60,7 +70,11 @@ export async function reserveIds(client: pg.Client, table: 'users' | 'posts', co
   return start;
 }
 
-async function copyIn(client: pg.Client, sql: string, source: Iterable<string | Buffer>): Promise<void> {
+async function copyIn(
+  client: pg.Client,
+  sql: string,
+  source: Iterable<string | Buffer> | AsyncIterable<Buffer>,
+): Promise<void> {
   await pipeline(Readable.from(source, { objectMode: false, highWaterMark: 4 }), client.query(copyFrom(sql)));
 }
 
@@ -81,21 +95,71 @@ export async function copyUsers(
   await copyIn(client, `COPY users (${USER_COLUMNS}) FROM STDIN`, lines());
 }
 
+/**
+ * Copies the posts in. A bulk load brings their search vectors too, computed by helper
+ * connections while the COPY runs (call it with the search trigger dropped), and freezes them;
+ * a smaller one leaves the vectors to the trigger.
+ */
 export async function copyPosts(
   client: pg.Client,
   seed: string,
   plan: VolumePlan,
   ids: { firstUserId: number; firstPostId: number },
   progress: Progress,
-  freeze: boolean,
+  bulk: boolean,
 ): Promise<void> {
-  function* chunks(): Generator<Buffer> {
-    for (const chunk of postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS)) {
-      yield chunk.data;
-      progress.advance(chunk.rows);
-    }
+  const chunks = postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS);
+  if (!bulk) {
+    const rows = postsCopyData(chunks, (posts) => Promise.resolve(postRows(posts)), 1, progress);
+    await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary)`, rows);
+    return;
   }
-  await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary${freeze ? ', FREEZE' : ''})`, chunks());
+  const vectors = new SearchVectors(client);
+  try {
+    const rows = postsCopyData(
+      chunks,
+      async (posts) => postRows(posts, await vectors.of(posts)),
+      IN_FLIGHT_PER_HELPER * vectors.helpers,
+      progress,
+    );
+    await copyIn(client, `COPY posts (${POST_COLUMNS_WITH_VECTOR}) FROM STDIN (FORMAT binary, FREEZE)`, rows);
+  } finally {
+    await vectors.close();
+  }
+}
+
+/**
+ * Binary COPY data: the header, each chunk's rows in order, the trailer. Up to `inFlight`
+ * chunks are being prepared at once (their vectors computed) while the COPY takes the oldest:
+ * the helpers and the COPY overlap, with a bounded number of chunks in memory.
+ */
+async function* postsCopyData(
+  chunks: Iterable<VolumePost[]>,
+  prepare: (posts: VolumePost[]) => Promise<Buffer>,
+  inFlight: number,
+  progress: Progress,
+): AsyncGenerator<Buffer> {
+  const framing = new BinaryCopyWriter(32);
+  framing.header();
+  yield framing.take();
+  const window: { rows: number; data: Promise<Buffer> }[] = [];
+  const oldest = async (): Promise<Buffer> => {
+    const { rows, data } = window.shift()!;
+    const ready = await data;
+    progress.advance(rows);
+    return ready;
+  };
+  for (const posts of chunks) {
+    const data = prepare(posts);
+    // Awaited in turn below. Should the COPY fail first, the chunks behind it must not turn
+    // into unhandled rejections, which would end the process before the rollback is reported.
+    void data.catch(() => undefined);
+    window.push({ rows: posts.length, data });
+    if (window.length >= inFlight) yield await oldest();
+  }
+  while (window.length > 0) yield await oldest();
+  framing.trailer();
+  yield framing.take();
 }
 
 interface Rebuild {
@@ -149,7 +213,8 @@ export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
  * TRUNCATE is transactional too, but not MVCC-safe: a transaction whose snapshot predates
  * the commit would see posts empty. Our ACCESS EXCLUSIVE lock makes every reader wait
  * instead, so only a REPEATABLE READ transaction that already read other tables could.
- * Returns how many rows were put back.
+ * With the search trigger dropped, the rows keep their search vectors as they are instead of
+ * having them computed again. Returns how many rows were put back.
  */
 export async function truncateKeepingRows(client: pg.Client): Promise<number> {
   // Every stored column but generated ones, which PostgreSQL computes again.
@@ -163,6 +228,31 @@ export async function truncateKeepingRows(client: pg.Client): Promise<number> {
   const kept = await client.query(`INSERT INTO posts (${columns}) SELECT ${columns} FROM kept_posts`);
   await client.query('DROP TABLE kept_posts');
   return kept.rowCount ?? 0;
+}
+
+// pg_trigger.tgenabled → the ALTER TABLE that sets it ('O', the default, needs none).
+const TRIGGER_STATES: Partial<Record<string, string>> = { D: 'DISABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' };
+
+/**
+ * Takes the search trigger off posts for this transaction, returning the statements that put
+ * it back as it was, to run before the commit (none when there is no such trigger). Dropped,
+ * not disabled: COPY inserts rows one at a time into a table with any BEFORE ROW trigger,
+ * even a disabled one, which is slower and leaves FREEZE's pages not all-visible. DROP
+ * TRIGGER is transactional: a rollback brings the trigger back.
+ */
+export async function dropSearchTrigger(client: pg.Client): Promise<string[]> {
+  const found = await client.query<{ definition: string; enabled: string }>(
+    `SELECT pg_get_triggerdef(oid) AS definition, tgenabled AS enabled FROM pg_trigger
+      WHERE tgrelid = 'posts'::regclass AND tgname = $1`,
+    [SEARCH_TRIGGER],
+  );
+  const trigger = found.rows[0];
+  if (!trigger) return [];
+  await client.query(`DROP TRIGGER ${SEARCH_TRIGGER} ON posts`);
+  // CREATE TRIGGER makes it fire on every write again; one switched off or set to fire
+  // only on replicas (pg_trigger.tgenabled) is put back so.
+  const state = TRIGGER_STATES[trigger.enabled];
+  return state ? [trigger.definition, `ALTER TABLE posts ${state} TRIGGER ${SEARCH_TRIGGER}`] : [trigger.definition];
 }
 
 export async function rebuildPostsIndexes(client: pg.Client, rebuild: Rebuild): Promise<void> {

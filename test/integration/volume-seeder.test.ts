@@ -1,4 +1,4 @@
-// The volume seeder (issue #6), at a small size, through the real sequelize-cli as an admin
+// The volume seeder, at a small size, through the real sequelize-cli as an admin
 // runs it, each case on a fresh migrated database of its own.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { planVolume } from '../../seeders/volume/generate.js';
+import { settingsOf } from '../../seeders/volume/search-vectors.js';
 import { createTestDatabase } from '../helpers/app.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -88,6 +89,26 @@ const count = (db: Db, sql: string): Promise<number> => db.value<number>(`SELECT
 const volumeUsers = (db: Db): Promise<number> => count(db, `users WHERE ${IS_VOLUME}`);
 const counterMismatches = (db: Db): Promise<number> =>
   count(db, `users u WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)`);
+/** Posts whose stored search vector is not what the search trigger's function computes. */
+const vectorMismatches = (db: Db): Promise<number> =>
+  count(db, `posts WHERE search_vector IS DISTINCT FROM post_search_vector(title, body)`);
+/** The search trigger's pg_trigger.tgenabled ('O': fires), undefined when it is missing. */
+const searchTrigger = (db: Db): Promise<string | undefined> =>
+  db.value<string>(
+    `SELECT tgenabled::text FROM pg_trigger WHERE tgrelid = 'posts'::regclass AND tgname = 'posts_search_vector'`,
+  );
+
+/** The indexes, keys and triggers of posts, as definitions: what a bulk load must put back. */
+function postsSchema(db: Db): Promise<string> {
+  return db.value<string>(
+    `SELECT concat_ws(E'\\n',
+       (SELECT string_agg(indexdef, E'\\n' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'posts'),
+       (SELECT string_agg(concat_ws(' ', conname, pg_get_constraintdef(oid), convalidated), E'\\n' ORDER BY conname)
+          FROM pg_constraint WHERE conrelid = 'posts'::regclass),
+       (SELECT string_agg(concat_ws(' ', pg_get_triggerdef(oid), tgenabled), E'\\n' ORDER BY tgname)
+          FROM pg_trigger WHERE tgrelid = 'posts'::regclass AND NOT tgisinternal))`,
+  );
+}
 
 /** Everything seeded but the ids and the password hash (random on purpose), as one md5. */
 async function contentDigest(db: Db): Promise<string> {
@@ -124,9 +145,11 @@ describe('volume seeder', () => {
   let a: Db;
   let b: Db;
   let c: Db;
+  let migratedSchema: string;
   let first: CliResult;
   before(async () => {
     [a, b, c] = await Promise.all([freshDatabase(), freshDatabase(), freshDatabase()]);
+    migratedSchema = await postsSchema(a);
     [first] = await Promise.all([seed(a.url), seed(b.url), seed(c.url, { SEED: '8' })]);
   });
 
@@ -150,21 +173,28 @@ describe('volume seeder', () => {
     assert.ok((await count(a, `posts WHERE body LIKE '%' || E'\\n\\n' || '%'`)) > 0, 'no multi-paragraph bodies');
   });
 
-  test('the posts primary key, indexes and foreign key are all there after the bulk load', async () => {
-    assert.equal(await count(a, `pg_indexes WHERE tablename = 'posts'`), 4);
-    assert.equal(
-      await count(a, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f') AND convalidated`),
-      2,
-    );
+  test('the posts primary key, indexes, foreign key and search trigger are all there after the bulk load', async () => {
+    assert.equal(await postsSchema(a), migratedSchema);
+    assert.match(migratedSchema, /posts_search_idx ON public\.posts USING gin \(search_vector\) WHERE published/);
+    assert.equal(await count(a, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f')`), 2);
+    assert.equal(await searchTrigger(a), 'O');
+  });
+
+  test('every bulk-loaded post has the search vector the trigger would have computed', async () => {
+    assert.equal(await vectorMismatches(a), 0);
+    assert.equal(await count(a, `posts WHERE search_vector = ''::tsvector`), 0);
   });
 
   test('the bulk-loaded posts are already all-visible: no VACUUM needed for index-only scans', async () => {
-    const pages = await a.value<{ relpages: number; relallvisible: number }>(
-      `SELECT json_build_object('relpages', relpages, 'relallvisible', relallvisible) FROM pg_class
-        WHERE oid = 'posts'::regclass`,
+    // Counted over the pages that hold posts: the COPY extends the table several pages at a
+    // time, and the last few it added may stay empty.
+    const pages = await a.value<{ used: number; relallvisible: number }>(
+      `SELECT json_build_object('used', (SELECT count(DISTINCT (ctid::text::point)[0]) FROM posts),
+                                'relallvisible', relallvisible)
+         FROM pg_class WHERE oid = 'posts'::regclass`,
     );
-    assert.ok(pages.relpages > 0, JSON.stringify(pages));
-    assert.equal(pages.relallvisible, pages.relpages);
+    assert.ok(pages.used > 0, JSON.stringify(pages));
+    assert.equal(pages.relallvisible, pages.used);
   });
 
   test('is deterministic: the same SEED gives the same rows, another SEED others', async () => {
@@ -180,6 +210,22 @@ describe('volume seeder', () => {
     assert.equal(await count(a, 'users'), USERS);
     assert.equal(await count(a, 'posts'), POSTS);
   });
+
+  test('a post written after the bulk load gets its search vector from the trigger again', async () => {
+    const id = await a.value<number>(
+      `INSERT INTO posts (author_id, title, body, published, published_at)
+       VALUES ((SELECT min(id) FROM users), 'Zebra crossings', 'Quietly grazing.', true, now()) RETURNING id`,
+    );
+    try {
+      assert.equal(
+        await count(a, `posts WHERE id = ${id} AND search_vector @@ to_tsquery('english', 'zebra & graze')`),
+        1,
+      );
+      assert.equal(await vectorMismatches(a), 0);
+    } finally {
+      await a.value(`DELETE FROM posts WHERE id = $1`, [id]);
+    }
+  });
 });
 
 describe('volume seeder undo and safety', () => {
@@ -189,8 +235,10 @@ describe('volume seeder undo and safety', () => {
     const post = await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`);
     assertOk(await seed(db.url));
     assert.equal(await count(db, 'users'), USERS + 1);
-    // The bulk load sets the existing posts aside and puts them back, unchanged.
+    // The bulk load sets the existing posts aside and puts them back, unchanged (their search
+    // vectors too).
     assert.equal(await db.value<string>(`SELECT row_to_json(p)::text FROM posts p WHERE author_id = $1`, [id]), post);
+    assert.equal(await vectorMismatches(db), 0);
     assertOk(await undo(db.url));
     assert.equal(await count(db, 'users'), 1);
     assert.equal(await db.value<number>(`SELECT id FROM users`), id);
@@ -211,6 +259,7 @@ describe('volume seeder undo and safety', () => {
 
   test('a failure mid-way rolls everything back', async () => {
     const db = await freshDatabase();
+    const schema = await postsSchema(db);
     // A real account already holds a username the seeder generates: the COPY hits the index.
     const taken = planVolume('7', USERS, POSTS).users[USERS - 1]!.username;
     await db.value(
@@ -222,22 +271,51 @@ describe('volume seeder undo and safety', () => {
     assert.match(failed.output, /users_username_lower_key/);
     assert.equal(await count(db, 'users'), 1);
     assert.equal(await count(db, 'posts'), 0);
-    assert.equal(await count(db, `pg_indexes WHERE tablename = 'posts'`), 4);
+    assert.equal(await postsSchema(db), schema);
+    assert.equal(await searchTrigger(db), 'O');
   });
 
   test('a failure after posts was emptied for the bulk load rolls back, existing posts intact', async () => {
     const db = await freshDatabase();
     await realUser(db);
     const post = await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`);
-    // Every generated body is longer than this: the posts COPY fails after the TRUNCATE.
+    // Every generated body is longer than this: the posts COPY fails after the TRUNCATE,
+    // with the search trigger dropped.
     await db.value(`ALTER TABLE posts ADD CONSTRAINT short_bodies_only CHECK (char_length(body) < 10)`);
+    const schema = await postsSchema(db);
     const failed = await seed(db.url);
     assert.notEqual(failed.code, 0);
     assert.match(failed.output, /short_bodies_only/);
     assert.equal(await count(db, 'users'), 1);
     assert.equal(await db.value<string>(`SELECT row_to_json(p)::text FROM posts p`), post);
-    assert.equal(await count(db, `pg_indexes WHERE tablename = 'posts'`), 4);
-    assert.equal(await count(db, `pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f')`), 2);
+    assert.equal(await postsSchema(db), schema);
+    assert.equal(await searchTrigger(db), 'O');
+  });
+
+  test('a load too small to be a bulk one leaves the search vectors to the trigger', async () => {
+    const db = await freshDatabase();
+    const id = await realUser(db);
+    // POSTS new posts are fewer than ten times what is there: no bulk load.
+    await db.value(
+      `INSERT INTO posts (author_id, title, body, published, published_at)
+       SELECT $1, 'Older post ' || i, 'Written before the seeding.', true, now() FROM generate_series(1, $2) i`,
+      [id, POSTS / 10],
+    );
+    const schema = await postsSchema(db);
+    const result = await seed(db.url);
+    assertOk(result);
+    assert.doesNotMatch(result.output, /building the posts keys and indexes/);
+    assert.equal(await count(db, 'posts'), POSTS + POSTS / 10 + 1);
+    assert.equal(await vectorMismatches(db), 0);
+    assert.equal(await postsSchema(db), schema);
+  });
+
+  test('a search trigger switched off before a bulk load is off after it, the vectors still right', async () => {
+    const db = await freshDatabase();
+    await db.value(`ALTER TABLE posts DISABLE TRIGGER posts_search_vector`);
+    assertOk(await seed(db.url));
+    assert.equal(await searchTrigger(db), 'D');
+    assert.equal(await vectorMismatches(db), 0);
   });
 
   test('db:seed:all without a size leaves the volume seeder out', async () => {
@@ -254,5 +332,28 @@ describe('volume seeder undo and safety', () => {
     assert.notEqual(result.code, 0);
     assert.match(result.output, /SEED_USERS must be a whole number/);
     assert.equal(await count(db, 'users'), 0);
+  });
+});
+
+describe('volume seeder helper connections', () => {
+  test('are opened with the seeder connection’s own settings, TLS included', () => {
+    const ssl = { rejectUnauthorized: true, servername: 'db.example.org' };
+    const seederConnection = new pg.Client({
+      host: 'db.example.org',
+      port: 6543,
+      user: 'seeder',
+      password: 'secret',
+      database: 'app',
+      ssl,
+      options: '-c search_path=app',
+      application_name: 'users-and-posts:42',
+    });
+    const settings = settingsOf(seederConnection);
+    assert.equal(settings.ssl, ssl);
+    assert.deepEqual(
+      [settings.host, settings.port, settings.user, settings.password, settings.database, settings.options],
+      ['db.example.org', 6543, 'seeder', 'secret', 'app', '-c search_path=app'],
+    );
+    assert.equal(settings.application_name, 'users-and-posts:42');
   });
 });
