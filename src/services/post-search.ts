@@ -28,7 +28,7 @@ export const RELEVANCE_POOL = 200;
 /** Up to this many posts holding a query's words (as estimated), every post is searched. */
 export const INDEX_CANDIDATES = 5000;
 /** Past INDEX_CANDIDATES, how many of the newest published posts are searched. */
-export const RECENT_WINDOW = 10_000;
+export const RECENT_WINDOW = 5000;
 
 /** Text in which the matched words are marked: the only markup a snippet can carry. */
 export type Highlighted = { text: string; mark: boolean }[];
@@ -52,7 +52,8 @@ export interface SearchResult extends Page<SearchHit> {
 const MARK_START = '\uE000';
 const MARK_END = '\uE001';
 const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}`;
-const SNIPPET_OPTIONS = `${HEADLINE_OPTIONS}, MaxFragments=2, MinWords=12, MaxWords=30, FragmentDelimiter=" … "`;
+// One passage: two cost ten times as much to choose (about 0.1 ms a result against 0.01).
+const SNIPPET_OPTIONS = `${HEADLINE_OPTIONS}, MaxFragments=1, MinWords=15, MaxWords=35`;
 // ts_headline parses the text it is given: a 100,000-character body would cost
 // milliseconds per result. Matches past this point show the body's start instead.
 const SNIPPET_SOURCE_CHARS = 20_000;

@@ -793,14 +793,14 @@ describe('GET /posts?q= › a phrase of words that many posts hold', () => {
     recent = await createPost(t.db, author, { title: 'Hazel coppice walk', body: 'Bluebells.' });
   });
 
-  test('GET /posts?q="…" › more than 5,000 posts hold its words › looked for among the 10,000 newest only, and the page says so', async () => {
+  test('GET /posts?q="…" › more than 5,000 posts hold its words › looked for among the 5,000 newest only, and the page says so', async () => {
     for (const query of BOTH_ORDERS) {
       const { res, hits } = await search('"hazel coppice"', { query });
       assert.deepEqual(
         hits.map((hit) => hit.id),
         [recent.id],
       );
-      assert.match(res.text, /only the 10,000 newest were searched/);
+      assert.match(res.text, /only the 5,000 newest were searched/);
     }
     const [row] = await sql<{ count: number }>(
       `SELECT count(*)::int AS count FROM posts
@@ -809,16 +809,16 @@ describe('GET /posts?q= › a phrase of words that many posts hold', () => {
     assert.equal(row?.count, 2, 'the old post does hold the phrase');
   });
 
-  test('GET /posts?q=hazel -coppice › a word nearly every post holding it excludes › the newest 10,000 only, not every post', async () => {
+  test('GET /posts?q=hazel -coppice › a word nearly every post holding it excludes › the newest 5,000 only, not every post', async () => {
     const { res, hits } = await search('hazel -coppice');
     assert.deepEqual(hits, []);
-    assert.match(res.text, /only the 10,000 newest were searched/);
+    assert.match(res.text, /only the 5,000 newest were searched/);
   });
 
-  test('GET /posts?q=-coppice › only an exclusion, which the index cannot serve › the newest 10,000 only', async () => {
+  test('GET /posts?q=-coppice › only an exclusion, which the index cannot serve › the newest 5,000 only', async () => {
     const { res } = await search('-coppice');
     assert.equal(res.status, 200);
-    assert.match(res.text, /only the 10,000 newest were searched/);
+    assert.match(res.text, /only the 5,000 newest were searched/);
   });
 
   test('GET /posts?q="…" rare › few posts hold all its words › looked for in every post, no note', async () => {

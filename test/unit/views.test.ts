@@ -21,3 +21,15 @@ test('timeTag › a <time> with the machine date, the full date on hover and the
   const recent = viewHelpers.timeTag(new Date(Date.now() - 5 * 60_000));
   assert.match(recent, /^<time datetime="[^"<>]+" title="[^"<>]+">5 minutes ago<\/time>$/);
 });
+
+test('highlighted › each text escaped, the marks the only elements', () => {
+  assert.equal(
+    viewHelpers.highlighted([
+      { text: '<script>"x"&', mark: false },
+      { text: '<b>bold</b>', mark: true },
+      { text: " it's", mark: false },
+    ]),
+    '&lt;script&gt;&#34;x&#34;&amp;<mark>&lt;b&gt;bold&lt;/b&gt;</mark> it&#39;s',
+  );
+  assert.equal(viewHelpers.highlighted([]), '');
+});
