@@ -9,13 +9,6 @@ const VOLUME_SEEDER = '20261121000200-volume-data.ts';
 // "Deep in the list": this share of the published posts lies before the deep page.
 const DEEP_SHARE = 0.9;
 
-// A word for the search. Every word of the body vocabulary (WORDS in
-// seeders/volume/words.ts) is drawn uniformly and so occurs in roughly half of the posts:
-// more a stop word than a query. "budget" comes from a title ending (" on a budget", one
-// title in eleven), so about 9 % of the posts match: a realistic query that finds a few
-// thousand posts, not nothing and not everything.
-export const SEARCH_WORD = 'budget';
-
 /** Migrations, the demo seeder, then SEED_USERS/SEED_POSTS volume rows; seconds taken by the latter. */
 export async function seedDatabase(url: string, users: number, posts: number): Promise<number> {
   await migrateAndSeedDemo(url);
@@ -58,8 +51,6 @@ export interface PageTargets {
   /** A published post in the middle. */
   postId: number;
   heavyUser: { username: string; postsCount: number };
-  /** Published posts with SEARCH_WORD as a word in their title or body. */
-  searchMatches: number;
   postgresVersion: string;
 }
 
@@ -89,11 +80,6 @@ export async function readPageTargets(url: string): Promise<PageTargets> {
     const heavy = await client.query<{ username: string; posts_count: number }>(
       'SELECT username, posts_count FROM users ORDER BY posts_count DESC, id LIMIT 1',
     );
-    // \m and \M: word boundaries, as a full-text search would match the word.
-    const matches = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM posts WHERE published AND (title ~* $1 OR body ~* $1)`,
-      [`\\m${SEARCH_WORD}\\M`],
-    );
     return {
       users,
       posts,
@@ -104,7 +90,6 @@ export async function readPageTargets(url: string): Promise<PageTargets> {
       newestId: newest.rows[0]!.id,
       postId: middle.rows[0]!.id,
       heavyUser: { username: heavy.rows[0]!.username, postsCount: heavy.rows[0]!.posts_count },
-      searchMatches: matches.rows[0]!.n,
       postgresVersion: version,
     };
   });

@@ -3,8 +3,17 @@ import os from 'node:os';
 import type { PageTargets } from './pages-database.js';
 import type { KindFigures } from './pages-load.js';
 import type { Comparison } from './pages-reference.js';
+import {
+  type Search,
+  SEARCH_CONNECTIONS,
+  SEARCH_P99_TARGET_MS,
+  type SearchMeasure,
+  type SearchPageCheck,
+  searchPath,
+} from './pages-search.js';
+import { INDEX_CANDIDATES, RECENT_WINDOW } from '../src/services/post-search.js';
 
-// The issue's targets.
+// The targets the pages are held to.
 export const REFERENCE_TARGET = 0.7;
 export const DEEP_TARGET = 1.5;
 
@@ -41,6 +50,63 @@ export interface ReportInput {
   uncachedComparison: Comparison | { skipped: string };
   /** The app's log lines by level during the whole run, e.g. "warn 3". */
   appLog: string;
+  /** The searches of this run. */
+  search: SearchSection;
+}
+
+export interface SearchRow {
+  search: Search;
+  measure: SearchMeasure;
+  check: SearchPageCheck;
+  /** The search's load, once a round. */
+  rounds: ScenarioResult[];
+}
+
+/** A search's figures over its rounds: the medians, each round's p99, and every bad answer. */
+export interface SearchFigures {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p99sMs: number[];
+  bad: number;
+  problems: string;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** The figures of a search; undefined when a round has none. */
+export function searchFigures(row: SearchRow): SearchFigures | undefined {
+  const all = row.rounds.map((round) => round.figures);
+  if (all.length === 0 || all.some((f) => f === undefined)) return undefined;
+  const figures = all as KindFigures[];
+  return {
+    perSecond: median(figures.map((f) => f.perSecond)),
+    p50Ms: median(figures.map((f) => f.p50Ms)),
+    p99Ms: median(figures.map((f) => f.p99Ms)),
+    p99sMs: figures.map((f) => f.p99Ms),
+    bad: row.rounds.reduce((n, round) => n + round.bad, 0),
+    problems: row.rounds
+      .map((round) => round.problems)
+      .filter(Boolean)
+      .join('; '),
+  };
+}
+
+export interface SearchSection {
+  startedAt: Date;
+  /** How the run was started, e.g. `npm run bench`. */
+  command: string;
+  durationS: number;
+  warmUpS: number;
+  rounds: number;
+  targets: PageTargets;
+  rows: SearchRow[];
+  /** What the app logged, when the run was of the searches alone. */
+  appLog?: string;
 }
 
 export interface Verdict {
@@ -50,6 +116,10 @@ export interface Verdict {
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const percent = (n: number, of: number): string => {
+  const share = (100 * n) / Math.max(1, of);
+  return `${share > 0 && share < 0.1 ? share.toPrecision(1) : share.toFixed(1)} %`;
+};
 const ms = (n: number): string => (Number.isNaN(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 const mib = (n: number | undefined): string => (n === undefined ? '–' : n.toFixed(0));
 
@@ -102,6 +172,130 @@ function scenarioTable(scenarios: ScenarioResult[]): string[] {
   return lines;
 }
 
+/** Each search's p99 against the target: for the seven the target is set for, or for the extra rows. */
+export function searchVerdict(rows: SearchRow[], extra: boolean): Verdict {
+  const chosen = rows
+    .filter((row) => Boolean(row.search.extra) === extra)
+    .map((row) => ({ label: row.search.label, figures: searchFigures(row) }));
+  if (chosen.length === 0 || chosen.some((row) => !row.figures)) return { met: undefined, text: 'not measured' };
+  const measured = chosen as { label: string; figures: SearchFigures }[];
+  const bad = measured.filter((row) => row.figures.bad > 0);
+  if (bad.length > 0) {
+    return { met: undefined, text: `not measured: bad answers to ${bad.map((row) => row.label).join(', ')}` };
+  }
+  const slow = measured.filter((row) => !(row.figures.p99Ms < SEARCH_P99_TARGET_MS));
+  const worst = Math.max(...measured.map((row) => row.figures.p99Ms));
+  if (slow.length === 0) return { met: true, text: `MET (the slowest median p99: ${ms(worst)} ms)` };
+  const described = slow.map((row) => `${row.label} (median p99 ${ms(row.figures.p99Ms)} ms)`);
+  return { met: false, text: `MISSED: ${described.join(', ')}` };
+}
+
+function matchesCell(row: SearchRow, published: number): string {
+  const { measure } = row;
+  if (measure.stopWordsOnly) return 'none: stop words only';
+  const all = `${int(measure.matches)} (${percent(measure.matches, published)})`;
+  if (measure.windowMatches === undefined) return all;
+  return row.check.recentOnly
+    ? `${all}; ${int(measure.windowMatches)} in the newest ${int(RECENT_WINDOW)}, the posts searched`
+    : `${all}, all posts searched`;
+}
+
+/**
+ * The searches of one run, between markers that let a run of the searches alone at
+ * another size sit beside it in the same file (see withSearchSections).
+ */
+export function renderSearchSection(section: SearchSection): string {
+  const { targets, rows } = section;
+  const when = section.startedAt.toISOString().replace('T', ' ').slice(0, 16);
+  const lines = [
+    `<!-- search posts=${targets.posts} -->`,
+    '',
+    `## Search at ${int(targets.posts)} posts`,
+    '',
+    `Measured by \`${section.command}\` on ${when} UTC, on ${int(targets.users)} users and ${int(targets.posts)} posts ` +
+      `(${int(targets.published)} published): \`GET /posts?q=…\` on the app with every request rendered ` +
+      `(\`PAGE_CACHE_MS=0\`), ${SEARCH_CONNECTIONS} connections; ${section.rounds} round${section.rounds === 1 ? '' : 's'}, ` +
+      `each loading every search in turn for a ${section.warmUpS} s warm-up not counted, then ${section.durationS} s. ` +
+      'Best match first (relevance), unless the row says newest first. ' +
+      `Target: p99 under ${SEARCH_P99_TARGET_MS} ms for each of the seven searches; the rows marked extra are more of the same.`,
+    '',
+    `| search | request | matching published posts | results on page 1 | req/s | p50 ms | p99 ms | p99 ms by round | errors | p99 < ${SEARCH_P99_TARGET_MS} ms |`,
+    '| --- | --- | --: | --: | --: | --: | --: | --: | --: | --- |',
+  ];
+  for (const row of rows) {
+    const { check } = row;
+    const f = searchFigures(row);
+    const cells = [
+      row.search.extra ? `${row.search.label} (extra)` : row.search.label,
+      `\`${searchPath(row.search)}\``,
+      matchesCell(row, targets.published),
+      check.ok ? String(check.hits) : `**${check.hits}** (${check.text})`,
+      f ? int(f.perSecond) : '–',
+      f ? ms(f.p50Ms) : '–',
+      f ? ms(f.p99Ms) : '–',
+      f ? f.p99sMs.map((p99) => Math.round(p99)).join(', ') : '–',
+      !f ? '–' : f.bad === 0 ? '0' : `**${int(f.bad)}** (${f.problems})`,
+      !f ? '–' : f.p99Ms < SEARCH_P99_TARGET_MS ? 'yes' : '**no**',
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const words = rows
+    .filter((row) => row.measure.words.length > 0 && !row.measure.stopWordsOnly)
+    .map(
+      (row) =>
+        `“${row.search.q}”: ${row.measure.words.map((w) => `${w.word} ${percent(w.matches, targets.published)}`).join(', ')}`,
+    );
+  const offBand = rows.flatMap((row) => {
+    const [low, high] = row.search.share ?? [0, 1];
+    const share = row.measure.matches / Math.max(1, targets.published);
+    return share < low || share > high
+      ? [
+          `“${row.search.q}” matched ${percent(row.measure.matches, targets.published)} of the published posts, outside the ${percent(low, 1)}–${percent(high, 1)} it was chosen for`,
+        ]
+      : [];
+  });
+  lines.push(
+    '',
+    '- matching published posts: what the query matches among all published posts (and the share of them); when ' +
+      `more than ${int(INDEX_CANDIDATES)} posts may hold its words, the app searches the newest ${int(RECENT_WINDOW)} only ` +
+      '(the page says so), where it matches the second figure. ' +
+      'results on page 1: counted in the page fetched once before the load. req/s, p50 and p99: the medians ' +
+      'of the rounds; errors: over all rounds.',
+    ...(words.length > 0 ? [`- each word alone, share of the published posts: ${words.join('; ')}.`] : []),
+    ...offBand.map((text) => `- **${text}**.`),
+    `- p99 under ${SEARCH_P99_TARGET_MS} ms at ${SEARCH_CONNECTIONS} connections, the seven searches: ${searchVerdict(rows, false).text}; ` +
+      `the extra rows: ${searchVerdict(rows, true).text}.`,
+    ...(section.appLog === undefined ? [] : [`- the app logged: ${section.appLog}.`]),
+    '',
+    '<!-- /search -->',
+    '',
+  );
+  return lines.join('\n');
+}
+
+const SEARCH_SECTION = /<!-- search posts=(\d+) -->[\s\S]*?<!-- \/search -->\n*/g;
+
+/** The search sections of a report, by the number of posts they were measured on. */
+export function searchSectionsOf(markdown: string): Map<number, string> {
+  return new Map([...markdown.matchAll(SEARCH_SECTION)].map((match) => [Number(match[1]), match[0].trimEnd()]));
+}
+
+/**
+ * The report with these search sections, one per size in ascending order, where its first
+ * one was (else before the targets, else at the end), in place of those it had.
+ */
+export function withSearchSections(markdown: string, sections: Map<number, string>): string {
+  const first = markdown.search(SEARCH_SECTION);
+  const rest = markdown.replace(SEARCH_SECTION, '');
+  const targets = rest.indexOf('## Targets');
+  const at = first >= 0 ? first : targets >= 0 ? targets : rest.length;
+  const block = [...sections]
+    .sort(([a], [b]) => a - b)
+    .map(([, section]) => `${section.trimEnd()}\n\n`)
+    .join('');
+  return rest.slice(0, at) + block + rest.slice(at);
+}
+
 function comparisonSection(
   input: ReportInput,
   comparison: ReportInput['comparison'],
@@ -135,7 +329,7 @@ export function renderReport(input: ReportInput): string {
   const when = input.startedAt.toISOString().replace('T', ' ').slice(0, 16);
   const reference = referenceVerdict(input.comparison);
   const deep = deepVerdict(input);
-  const bad = input.scenarios.reduce((n, s) => n + s.bad, 0);
+  const bad = [...input.scenarios, ...input.search.rows.flatMap((row) => row.rounds)].reduce((n, s) => n + s.bad, 0);
   return [
     '# Benchmarks',
     '',
@@ -165,6 +359,7 @@ export function renderReport(input: ReportInput): string {
     ...input.notes.map((note) => `- ${note}`),
     `- the app logged: ${input.appLog}.`,
     '',
+    renderSearchSection(input.search),
     ...comparisonSection(
       input,
       input.comparison,
@@ -182,13 +377,17 @@ export function renderReport(input: ReportInput): string {
     `- app's \`GET /posts\` ≥ ${REFERENCE_TARGET}× the reference's requests/s, side by side: ${reference.text}`,
     `- the same, every request rendered (\`PAGE_CACHE_MS=0\`): ${referenceVerdict(input.uncachedComparison).text}`,
     `- deep page and first page within ${DEEP_TARGET}× of each other: ${deep.text}`,
+    `- each search's p99 under ${SEARCH_P99_TARGET_MS} ms at ${SEARCH_CONNECTIONS} connections (${int(targets.posts)} posts): ` +
+      searchVerdict(input.search.rows, false).text,
     `- no errors in any scenario: ${bad === 0 ? 'MET' : `MISSED: ${int(bad)} bad answers`}`,
     '',
     '## Reproduce',
     '',
-    '`npm run bench` (a few minutes). Sizes and load by environment variables: `SEED_USERS` (10000), ' +
+    '`npm run bench` (about a quarter of an hour at the default sizes). Sizes and load by environment variables: `SEED_USERS` (10000), ' +
       '`SEED_POSTS` (200000), `BENCH_DURATION` seconds per scenario (10), `BENCH_CONNECTIONS` (50), ' +
-      '`BENCH_ROUNDS` of the comparison (5).',
+      '`BENCH_ROUNDS` of the comparison (5), `BENCH_SEARCH_ROUNDS` of the searches (3). `BENCH_ONLY=search` runs the searches alone (no other page, no ' +
+      'comparison, no writes) and puts their section into this file beside those of other sizes, e.g. ' +
+      '`BENCH_ONLY=search SEED_POSTS=1000000 npm run bench`; a whole run keeps the search sections of other sizes.',
     '',
   ].join('\n');
 }

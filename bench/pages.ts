@@ -1,4 +1,4 @@
-// Pages benchmark (issue #7, parts 1 and 2): `npm run bench`, or
+// Pages benchmark: `npm run bench`, or
 //   SEED_USERS=10000 SEED_POSTS=200000 BENCH_DURATION=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=5 npm run bench
 //
 //   1. An embedded PostgreSQL in a temporary directory: migrated, the demo data (an admin
@@ -8,10 +8,15 @@
 //      each a process of its own on a free loopback port.
 //   3. Per scenario, a 2 s warm-up, then BENCH_DURATION s (10) of autocannon at
 //      BENCH_CONNECTIONS (50): the first page of /posts, a page deep in it (?after=, 90 % in),
-//      one post, the profile of the user with the most posts, a search; then the comparison
+//      one post, the profile of the user with the most posts; then the searches of
+//      bench/pages-search.ts at 10 connections, each looked at once first, then loaded in
+//      turn for BENCH_SEARCH_ROUNDS rounds (3), the medians reported; then the comparison
 //      of /posts with the reference (../shared/bench/compare.mjs, BENCH_ROUNDS rounds at 50
 //      connections); last, logged-in POST /posts at 10 connections (writes change the list).
 //   4. One Markdown report on stdout, saved as docs/benchmarks.md; progress goes to stderr.
+//
+// BENCH_ONLY=search runs step 3's searches alone (a million posts take long enough to seed)
+// and replaces only its own size's search section of docs/benchmarks.md.
 //
 // Exit code 1 when any scenario had errors, timeouts or unexpected statuses, or the run
 // failed; missed targets are reported, not a failure. Loopback only; every load is bounded.
@@ -23,17 +28,27 @@ import * as prettier from 'prettier';
 import { DEMO_ADMIN_USERNAME } from '../src/demo.js';
 import { AppProcess, FORWARDED_HEADERS } from './app.js';
 import { EmbeddedServer } from './database.js';
-import { type PageTargets, readPageTargets, SEARCH_WORD, seedDatabase } from './pages-database.js';
+import { type PageTargets, readPageTargets, seedDatabase } from './pages-database.js';
 import { badAnswers, type KindFigures, runLoad, unexpectedStatuses } from './pages-load.js';
 import { compare, type Comparison, ReferenceServer, REFERENCE_DIR, referenceToolsPresent } from './pages-reference.js';
-import { renderReport, type ReportInput, type ScenarioResult } from './pages-report.js';
+import {
+  renderReport,
+  renderSearchSection,
+  type ReportInput,
+  type ScenarioResult,
+  type SearchRow,
+  type SearchSection,
+  searchSectionsOf,
+  withSearchSections,
+} from './pages-report.js';
+import { checkSearchPage, measureSearches, SEARCH_CONNECTIONS, SEARCHES, searchPath } from './pages-search.js';
 import { logIn, type Session, writeAndFollow, writeOnce } from './sessions.js';
 import { type Cleanup, rssMiB, runWithCleanup } from './support.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
 const WARM_UP_S = 2;
-// The issue's comparison is defined at 50 connections, whatever BENCH_CONNECTIONS says.
+// The comparison is defined at 50 connections, whatever BENCH_CONNECTIONS says.
 const COMPARE_CONNECTIONS = 50;
 // People writing posts are far fewer than people reading them.
 const WRITE_CONNECTIONS = 10;
@@ -46,6 +61,9 @@ interface Options {
   durationS: number;
   connections: number;
   rounds: number;
+  searchRounds: number;
+  /** Run only this part of the benchmark. */
+  only: 'search' | undefined;
 }
 
 function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -65,7 +83,16 @@ function readOptions(env: NodeJS.ProcessEnv): Options {
     durationS: count(env, 'BENCH_DURATION', 10, 1, 600),
     connections: count(env, 'BENCH_CONNECTIONS', 50, 1, 1000),
     rounds: count(env, 'BENCH_ROUNDS', 5, 1, 25),
+    searchRounds: count(env, 'BENCH_SEARCH_ROUNDS', 3, 1, 25),
+    only: only(env),
   };
+}
+
+function only(env: NodeJS.ProcessEnv): Options['only'] {
+  const raw = env.BENCH_ONLY?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw !== 'search') throw new Error(`BENCH_ONLY must be "search" (the searches alone), got "${raw}"`);
+  return raw;
 }
 
 const is2xx = (status: number): boolean => status >= 200 && status < 300;
@@ -90,7 +117,7 @@ async function readScenario(
   app: AppProcess,
   label: string,
   requestPath: string,
-  options: Options,
+  options: Pick<Options, 'connections' | 'durationS'>,
   signal: AbortSignal,
 ): Promise<ScenarioResult> {
   log(`${label}: GET ${requestPath}, ${options.connections} connections, ${WARM_UP_S} s + ${options.durationS} s…`);
@@ -103,6 +130,10 @@ async function readScenario(
   };
   await runLoad({ ...load, durationS: WARM_UP_S });
   const figures = (await runLoad({ ...load, durationS: options.durationS })).get('read');
+  // Connection errors by the thousand mean the app is gone: say so rather than go on.
+  if (!app.running) {
+    throw new Error(`the app exited (code ${await app.onExit()}) during “${label}”:\n${app.tail(10).join('\n')}`);
+  }
   const result: ScenarioResult = {
     label,
     method: 'GET',
@@ -226,13 +257,114 @@ function appLogSummary(logPath: string): string {
     .join(', ');
 }
 
-async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
+/**
+ * The searches, each looked at once, then loaded at SEARCH_CONNECTIONS, in turn, for
+ * BENCH_SEARCH_ROUNDS rounds: a noisy moment of the machine then spoils one round of each
+ * search rather than every round of one.
+ */
+async function searchScenarios(
+  app: AppProcess,
+  url: string,
+  options: Options,
+  signal: AbortSignal,
+): Promise<SearchRow[]> {
+  log('counting the posts each search matches…');
+  const measures = await measureSearches(url, SEARCHES);
+  const rows: SearchRow[] = [];
+  for (const [i, search] of SEARCHES.entries()) {
+    const measure = measures[i]!;
+    const check = await checkSearchPage(app.origin, search, measure);
+    if (!check.ok) log(`  ${search.label}: ${check.text}`);
+    rows.push({ search, measure, check, rounds: [] });
+  }
+  for (let round = 1; round <= options.searchRounds; round++) {
+    for (const row of rows) {
+      const label = `search, round ${round} of ${options.searchRounds}: ${row.search.label}`;
+      const load = { connections: SEARCH_CONNECTIONS, durationS: options.durationS };
+      row.rounds.push(await readScenario(app, label, searchPath(row.search), load, signal));
+    }
+  }
+  return rows;
+}
+
+function commandOf(options: Options): string {
+  const env = [
+    options.only ? `BENCH_ONLY=${options.only}` : '',
+    options.users !== 10_000 ? `SEED_USERS=${options.users}` : '',
+    options.posts !== 200_000 ? `SEED_POSTS=${options.posts}` : '',
+    options.durationS !== 10 ? `BENCH_DURATION=${options.durationS}` : '',
+    options.searchRounds !== 3 ? `BENCH_SEARCH_ROUNDS=${options.searchRounds}` : '',
+  ].filter(Boolean);
+  return [...env, 'npm run bench'].join(' ');
+}
+
+function searchSection(
+  startedAt: Date,
+  options: Options,
+  targets: PageTargets,
+  rows: SearchRow[],
+  appLog?: string,
+): SearchSection {
+  return {
+    startedAt,
+    command: commandOf(options),
+    durationS: options.durationS,
+    warmUpS: WARM_UP_S,
+    rounds: options.searchRounds,
+    targets,
+    rows,
+    appLog,
+  };
+}
+
+/** The search sections already in the report file, bar the one of this size. */
+function otherSearchSections(posts: number): Map<number, string> {
+  const existing = fs.existsSync(REPORT_FILE) ? fs.readFileSync(REPORT_FILE, 'utf8') : '';
+  const sections = searchSectionsOf(existing);
+  sections.delete(posts);
+  return sections;
+}
+
+async function save(report: string): Promise<void> {
+  const formatted = await format(report);
+  process.stdout.write(`\n${formatted}`);
+  fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
+  fs.writeFileSync(REPORT_FILE, formatted);
+  log(`\nsaved as ${path.relative(ROOT, REPORT_FILE)}`);
+}
+
+/** BENCH_ONLY=search: the searches alone, their section put into the report file. */
+async function runSearchesOnly(options: Options, cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const startedAt = new Date();
+  const { server } = await startDatabase(options, cleanup);
+  const targets = await readPageTargets(server.url);
+  log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
+  const { app, logPath } = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
+  log(`app at ${app.origin} (pid ${app.pid}), every request rendered`);
+  const rows = await searchScenarios(app, server.url, options, signal);
+  const section = renderSearchSection(searchSection(startedAt, options, targets, rows, appLogSummary(logPath)));
+  const existing = fs.existsSync(REPORT_FILE) ? fs.readFileSync(REPORT_FILE, 'utf8') : '# Benchmarks\n\n';
+  const sections = searchSectionsOf(existing);
+  sections.set(targets.posts, section);
+  await save(withSearchSections(existing, sections));
+  return rows.every((row) => row.rounds.every((round) => round.bad === 0));
+}
+
+/** An embedded PostgreSQL, seeded; and the seconds the volume seeder took. */
+async function startDatabase(
+  options: Options,
+  cleanup: Cleanup,
+): Promise<{ server: EmbeddedServer; seedSeconds: number }> {
   log('starting an embedded PostgreSQL…');
   const server = await EmbeddedServer.start();
   cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
   log(`migrating, seeding the demo data, then ${options.users} users and ${options.posts} posts…`);
-  const seedSeconds = await seedDatabase(server.url, options.users, options.posts);
+  return { server, seedSeconds: await seedDatabase(server.url, options.users, options.posts) };
+}
+
+async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
+  const startedAt = new Date();
+  const { server, seedSeconds } = await startDatabase(options, cleanup);
   const targets = await readPageTargets(server.url);
   log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
 
@@ -260,10 +392,11 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
     [`deep page of posts (${deepShare} % in)`, deepPath],
     ['one post', `/posts/${targets.postId}`],
     [`profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile],
-    [`search for “${SEARCH_WORD}”`, `/posts?q=${SEARCH_WORD}`],
   ] as const) {
     scenarios.push(await readScenario(app, label, requestPath, options, signal));
   }
+  // Before the writes, which add posts the searches would find.
+  const searchRows = await searchScenarios(app, server.url, options, signal);
 
   const compareWith = async (origin: string, what: string): Promise<Comparison | { skipped: string }> => {
     if (!reference) return { skipped: `the reference tools are not in ${REFERENCE_DIR}` };
@@ -289,37 +422,35 @@ async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Pro
   const notes = [
     `deep page: \`after\` is the cursor (published_at in µs, then id) of published post ${targets.deepOffset.toLocaleString('en-US')} ` +
       `of ${targets.published.toLocaleString('en-US')}, newest first; checked once before the load: ${deepCheck.text}.`,
-    `search: “${SEARCH_WORD}” is a word in ${targets.searchMatches.toLocaleString('en-US')} published posts ` +
-      `(${((100 * targets.searchMatches) / targets.published).toFixed(1)} %); every word of the generated bodies is in about half of them.`,
     `publish a post: ${WRITE_CONNECTIONS} connections, each a session of the demo admin that posts the form ` +
       '(title, body, published, CSRF token) and then, as a browser does, follows the 303 to the new post; ' +
       'the row shows the POSTs alone. Run last, after the comparison, as it adds posts to the list.',
     ...errorGroups.map(([message, n]) => `app error ×${n}: ${message}`),
   ];
-  const report = await format(
-    renderReport({
-      startedAt,
-      durationS: options.durationS,
-      warmUpS: WARM_UP_S,
-      rounds: options.rounds,
-      compareConnections: COMPARE_CONNECTIONS,
-      seedSeconds,
-      targets,
-      scenarios,
-      deepCheck,
-      notes,
-      comparison,
-      uncachedComparison,
-      appLog: appLogSummary(logPath),
-    }),
-  );
-  process.stdout.write(`\n${report}`);
-  fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
-  fs.writeFileSync(REPORT_FILE, report);
-  log(`\nsaved as ${path.relative(ROOT, REPORT_FILE)}`);
+  const report = renderReport({
+    startedAt,
+    durationS: options.durationS,
+    warmUpS: WARM_UP_S,
+    rounds: options.rounds,
+    compareConnections: COMPARE_CONNECTIONS,
+    seedSeconds,
+    targets,
+    scenarios,
+    deepCheck,
+    notes,
+    comparison,
+    uncachedComparison,
+    appLog: appLogSummary(logPath),
+    search: searchSection(startedAt, options, targets, searchRows),
+  });
+  const sections = otherSearchSections(targets.posts);
+  // The section just rendered, as the file will hold it, among those of other sizes.
+  sections.set(targets.posts, searchSectionsOf(report).get(targets.posts)!);
+  await save(withSearchSections(report, sections));
 
   const compareBad = [comparison, uncachedComparison].some((result) => !('skipped' in result) && result.exitCode !== 0);
-  return scenarios.every((scenario) => scenario.bad === 0) && !compareBad;
+  const bad = [...scenarios, ...searchRows.flatMap((row) => row.rounds)].some((scenario) => scenario.bad > 0);
+  return !bad && !compareBad;
 }
 
 async function main(): Promise<number> {
@@ -330,7 +461,8 @@ async function main(): Promise<number> {
     log(error instanceof Error ? error.message : String(error));
     return 2;
   }
-  return runWithCleanup('benchmark', (cleanup, signal) => run(options, cleanup, signal));
+  const part = options.only === 'search' ? runSearchesOnly : run;
+  return runWithCleanup('benchmark', (cleanup, signal) => part(options, cleanup, signal));
 }
 
 void main().then((code) => process.exit(code));
