@@ -36,22 +36,20 @@ export function parseCandidates(indexed: string): Candidates | undefined {
   const expect = (token: string): void => {
     if (tokens[at++] !== token) throw new Error(`Expected ${token} in a tsquery: ${indexed}`);
   };
-  const either = (): Candidates => {
-    const parts = [both()];
-    while (tokens[at] === '|') {
-      at++;
-      parts.push(both());
-    }
-    return parts.length === 1 ? parts[0]! : { or: parts };
-  };
-  const both = (): Candidates => {
-    const parts = [term()];
-    while (tokens[at] === '&') {
-      at++;
-      parts.push(term());
-    }
-    return parts.length === 1 ? parts[0]! : { and: parts };
-  };
+  // One level of precedence: operands of `next` joined by `operator` (| binds loosest).
+  const joined =
+    (operator: '|' | '&', next: () => Candidates): (() => Candidates) =>
+    () => {
+      const parts = [next()];
+      while (tokens[at] === operator) {
+        at++;
+        parts.push(next());
+      }
+      if (parts.length === 1) return parts[0]!;
+      return operator === '|' ? { or: parts } : { and: parts };
+    };
+  const both = joined('&', () => term());
+  const either = joined('|', both);
   const term = (): Candidates => {
     const token = tokens[at++];
     if (token === '(') {
