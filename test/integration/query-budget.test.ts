@@ -1,4 +1,4 @@
-// Query discipline (issue #7): every page runs a fixed number of statements whatever the
+// Query discipline: every page runs a fixed number of statements whatever the
 // data (no N+1), within its budget; anonymous pages never touch the sessions table; pages
 // read only the columns they show (no password hash, no email where none is shown).
 import assert from 'node:assert/strict';
