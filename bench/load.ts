@@ -1,4 +1,4 @@
-// Load check (issue #5, part 7): `npm run bench:load [-- options]`, or
+// Load check: `npm run bench:load [-- options]`, or
 //   node --import tsx bench/load.ts [options]
 //
 // A bounded mixed read/write load against the app on loopback, with a seeded database:

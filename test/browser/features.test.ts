@@ -1,4 +1,4 @@
-// Issue #4's new features, as a visitor meets them: the Markdown preview (a second submit
+// Features beyond the forms, as a visitor meets them: the Markdown preview (a second submit
 // button, so it works without JavaScript), relative dates, the profile's activity chart,
 // and the Atom feeds every page announces.
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ async function submitWith(page: Page, button: string): Promise<Response> {
   return response;
 }
 
-describe('features of issue #4', { skip: chromiumMissing }, () => {
+describe('features beyond the forms', { skip: chromiumMissing }, () => {
   let b: BrowserApp;
   before(async () => {
     b = await startBrowserApp();

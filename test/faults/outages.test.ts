@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT_MS = 1500;
 // A request meeting a missing database answers within the pool's bound, plus this much.
 const ANSWER_MARGIN_MS = 1500;
 const CLIENT_TIMEOUT_MS = 5000;
-// Issue #5: serving normally again within 2 s of the database returning.
+// The promise under faults: serving normally again within 2 s of the database returning.
 const RECOVERY_MS = 2000;
 const POLL_EVERY_MS = 100;
 const POLL_MARGIN_MS = 250;
