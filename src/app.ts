@@ -17,6 +17,7 @@ import { loadCurrentUser } from './middleware/auth.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { flash } from './middleware/flash.js';
 import { pageCache } from './middleware/page-cache.js';
+import { warnOfUntrustedProxy } from './middleware/proxy-check.js';
 import { withReadsOnPrimary } from './db/replicas.js';
 import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
@@ -90,6 +91,7 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
       },
     }),
   );
+  if (production && !config.trustProxy) app.use(warnOfUntrustedProxy(logger));
   app.use(
     helmet({
       contentSecurityPolicy: {

