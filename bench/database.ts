@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { clientConfig, parseDatabaseUrl } from '../src/db/connection.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { migrate, runSeeders } from '../src/db/migrator.js';
 import { createSequelize } from '../src/db/sequelize.js';
@@ -12,9 +13,6 @@ import { hashPassword } from '../src/services/passwords.js';
 import { freePort } from '../test/helpers/ports.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
-// embedded.stop() waits up to 15 s for an exit that never comes when PostgreSQL is already
-// gone (Ctrl-C reaches it directly): when cleaning up, don't wait that long.
-const CLEANUP_STOP_TIMEOUT_MS = 5000;
 
 /** An embedded PostgreSQL in a temporary directory, removed by `dispose`. */
 export class EmbeddedServer {
@@ -54,18 +52,14 @@ export class EmbeddedServer {
   async dispose(): Promise<void> {
     const running = this.current;
     this.current = undefined;
-    if (running) await Promise.race([running.stop(), delay(CLEANUP_STOP_TIMEOUT_MS)]);
+    await running?.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 /** One short-lived connection for the script's own queries. */
 export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-load' });
+  const client = new pg.Client(await clientConfig(parseDatabaseUrl(url), { application_name: 'bench-load' }));
   await client.connect();
   try {
     return await work(client);

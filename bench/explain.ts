@@ -16,6 +16,7 @@ import pg from 'pg';
 import pino from 'pino';
 import * as prettier from 'prettier';
 import { createApp } from '../src/app.js';
+import { clientConfig, parseDatabaseUrl } from '../src/db/connection.js';
 import { createDatabase } from '../src/db/database.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
@@ -176,7 +177,7 @@ async function main(): Promise<number> {
     listener.close();
     await db.close();
 
-    const client = new pg.Client({ connectionString: server.url });
+    const client = new pg.Client(await clientConfig(parseDatabaseUrl(server.url)));
     await client.connect();
     const sections: string[] = [];
     const summary: string[] = [

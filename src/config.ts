@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { databaseUrlProblem } from './db/connection.js';
+import { StartupError } from './errors.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -7,7 +9,7 @@ export interface Config {
   readonly env: NodeEnv;
   /** TCP port the HTTP server listens on. */
   readonly port: number;
-  /** PostgreSQL to use; when absent the app starts an embedded server under `dataDir`. */
+  /** PostgreSQL to use, TLS as its `?sslmode=` says (README); absent: an embedded server under `dataDir`. */
   readonly databaseUrl: string | undefined;
   /** Port of the embedded PostgreSQL (loopback only). */
   readonly embeddedDbPort: number;
@@ -108,6 +110,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  } else if (databaseUrl !== undefined) {
+    // A mistyped sslmode must stop the start, not quietly change how the app connects.
+    const problem = databaseUrlProblem(databaseUrl, 'DATABASE_URL');
+    if (problem !== undefined) problems.push(problem);
   }
 
   const databaseReplicaUrls = (env.DATABASE_REPLICA_URLS ?? '')
@@ -116,6 +122,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .filter((url) => url !== '');
   if (databaseReplicaUrls.some((url) => !/^postgres(ql)?:\/\//.test(url))) {
     problems.push('DATABASE_REPLICA_URLS must be postgres:// URLs separated by commas');
+  } else {
+    for (const url of databaseReplicaUrls) {
+      const problem = databaseUrlProblem(url, 'DATABASE_REPLICA_URLS');
+      if (problem !== undefined) problems.push(problem);
+    }
   }
   if (databaseReplicaUrls.length > 0 && databaseUrl === undefined) {
     problems.push('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary) too');
@@ -173,7 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 
   if (problems.length > 0) {
-    throw new Error(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    throw new StartupError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return Object.freeze(config);
 }

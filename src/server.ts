@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { createApp, type Lifecycle } from './app.js';
 import { StartupError } from './errors.js';
 import { type Config, loadConfig } from './config.js';
+import { parseDatabaseUrl, serverName } from './db/connection.js';
 import { createDatabase, type Database } from './db/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js';
 import { migrate, pendingMigrations, runSeeders } from './db/migrator.js';
@@ -73,8 +74,7 @@ async function prepareEmbedded(embedded: EmbeddedDatabase, config: Config, logge
  */
 async function awaitDatabase(url: string, config: Config, logger: Logger): Promise<void> {
   const sequelize = createSequelize(url, { ...config, dbPoolMax: 1, dbPoolMin: 0 }, logger);
-  const { host, port } = new URL(url);
-  const server = `${host}${port ? '' : ':5432'}`;
+  const server = serverName(parseDatabaseUrl(url));
   let said: string | undefined;
   try {
     for (;;) {

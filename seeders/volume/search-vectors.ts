@@ -41,10 +41,10 @@ interface LiveParameters {
 
 /**
  * How to open more connections like `client`: the settings it was itself opened with, TLS
- * included. Taken from the live connection rather than DATABASE_URL because sequelize-cli
- * and Sequelize each turn the URL into settings their own way (the CLI drops its query
- * string): the helpers must reach the same server as the same user, the same way. Not its
- * connection timeout: pg.Pool would apply it to chunks waiting for a free helper as well.
+ * included. Taken from the live connection rather than DATABASE_URL: src/db/connection.ts
+ * made them from the URL, and decided TLS or plain for this very server (sslmode=prefer),
+ * so the helpers reach the same server as the same user, the same way. Not its connection
+ * timeout: pg.Pool would apply it to chunks waiting for a free helper as well.
  */
 export function settingsOf(client: pg.Client): pg.ClientConfig {
   const live = (client as unknown as { connectionParameters?: LiveParameters }).connectionParameters;

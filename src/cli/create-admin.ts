@@ -11,7 +11,7 @@ import { passwordProblem } from '../security/password-policy.js';
 import { createUsersService } from '../services/users.service.js';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CLI's own CommonJS config
-const cliConfig = require('../db/cli-config.cjs') as { development: { url: string } };
+const cliConfig = require('../db/cli-config.cjs') as { databaseUrl: () => string };
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -51,12 +51,12 @@ async function main(): Promise<void> {
   if (problem) throw new Error(problem);
 
   const config = loadConfig();
-  const db = createDatabase(cliConfig.development.url, { ...config, dbPoolMax: 1, dbPoolMin: 0 });
+  const db = createDatabase(cliConfig.databaseUrl(), { ...config, dbPoolMax: 1, dbPoolMin: 0 });
   try {
     const user = await createUsersService(db.sequelize).signUp({ username, email, password }, 'admin');
     console.log(`Created the admin account "${user.username}" (${user.email}).`);
   } catch (error) {
-    if (error instanceof FieldError) throw new Error(error.message);
+    if (error instanceof FieldError) throw new Error(error.message, { cause: error });
     throw error;
   } finally {
     await db.close();

@@ -3,13 +3,15 @@
 // .data/postgres.json. CommonJS because sequelize-cli loads this file itself.
 const fs = require('node:fs');
 const path = require('node:path');
+// TypeScript: .sequelizerc registered tsx before sequelize-cli loads this file.
+const { decideTlsBeforeConnect, parseDatabaseUrl, sequelizeConnection } = require('./connection.ts');
 
 function databaseUrl() {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   const dataDir = path.resolve(process.env.DATA_DIR || '.data');
   const infoFile = path.join(dataDir, 'postgres.json');
   try {
-    return JSON.parse(fs.readFileSync(infoFile, 'utf8')).url;
+    return String(JSON.parse(fs.readFileSync(infoFile, 'utf8')).url);
   } catch {
     throw new Error(
       `No database to work on: set DATABASE_URL, or start the embedded PostgreSQL with ` +
@@ -19,7 +21,10 @@ function databaseUrl() {
 }
 
 const settings = {
-  url: databaseUrl(),
+  // Host, user… and the TLS plan, never `url`: sequelize-cli would parse it itself and drop
+  // its query string (sslmode, sslrootcert).
+  ...sequelizeConnection(parseDatabaseUrl(databaseUrl())),
+  hooks: { beforeConnect: decideTlsBeforeConnect },
   dialect: 'postgres',
   logging: false,
   migrationStorageTableName: 'SequelizeMeta',
@@ -29,4 +34,5 @@ const settings = {
   seederStorage: 'none',
 };
 
-module.exports = { development: settings, test: settings, production: settings };
+// databaseUrl: for the CLI scripts that use the same database (src/cli/).
+module.exports = { development: settings, test: settings, production: settings, databaseUrl };

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { initModels } from '../models/index.js';
+import { clientConfig, createPool, parseDatabaseUrl } from './connection.js';
 import { ReplicaHealth, readsOnPrimary, type ReplicaState } from './replicas.js';
 import { applicationName, createSequelize, type PoolSettings } from './sequelize.js';
 
@@ -25,6 +26,7 @@ export function createDatabase(
   logger?: Logger,
   replicaUrls: string[] = [],
 ): Database {
+  const target = parseDatabaseUrl(url);
   const sequelize = createSequelize(url, settings, logger, replicaUrls);
   initModels(sequelize);
 
@@ -37,8 +39,7 @@ export function createDatabase(
     });
   }
 
-  const sessionPool = new pg.Pool({
-    connectionString: url,
+  const sessionPool = createPool(target, {
     max: Math.max(2, Math.ceil(settings.dbPoolMax / 4)),
     connectionTimeoutMillis: settings.dbConnectTimeoutMs,
     statement_timeout: settings.dbStatementTimeoutMs,
@@ -57,7 +58,9 @@ export function createDatabase(
       await Promise.allSettled([sequelize.close(), sessionPool.end()]);
     },
     async terminateSessions() {
-      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: settings.dbConnectTimeoutMs });
+      const client = new pg.Client(
+        await clientConfig(target, { connectionTimeoutMillis: settings.dbConnectTimeoutMs }),
+      );
       await client.connect();
       try {
         await client.query(

@@ -333,7 +333,8 @@ export async function startEmbeddedPostgres(options: {
   const where = layout(options.dataDir, binaries, user);
   const initialised = fs.existsSync(path.join(where.cluster, 'PG_VERSION'));
   const password = initialised ? readInfo(infoFile).password : crypto.randomBytes(18).toString('base64url');
-  const url = `postgres://${USER}:${password}@127.0.0.1:${options.port}/${DATABASE}`;
+  // On loopback, plain: no need to ask the server about TLS first.
+  const url = `postgres://${USER}:${password}@127.0.0.1:${options.port}/${DATABASE}?sslmode=disable`;
 
   if (!initialised) {
     // Recorded first: a cluster whose password is lost could not be opened again.

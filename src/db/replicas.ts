@@ -8,7 +8,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import pg from 'pg';
-import type { Options } from 'sequelize';
+import type { ConnectionOptions, Options } from 'sequelize';
+import { clientConfig, type DatabaseTarget, parseDatabaseUrl, sequelizeConnection, serverName } from './connection.js';
 
 const CHECK_INTERVAL_MS = 2000;
 const CHECK_TIMEOUT_MS = 1000;
@@ -25,27 +26,19 @@ export function readsOnPrimary(): boolean {
   return readFromPrimary.getStore() === true;
 }
 
-/** Sequelize's connection settings for one server, from its URL. */
-export function connectionOf(url: string): {
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-  database: string;
-} {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 5432),
-    username: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
+/**
+ * The `replication` option: writes to `primary`, reads spread over `replicas`. Each server
+ * has its own TLS plan, so each gets the whole of `dialectOptions` with it.
+ */
+export function replicationOf(primary: string, replicas: string[], dialectOptions: object): Options['replication'] {
+  const server = (url: string, label: string): ConnectionOptions & { dialectOptions: object } => {
+    const connection = sequelizeConnection(parseDatabaseUrl(url, label));
+    return { ...connection, dialectOptions: { ...dialectOptions, ...connection.dialectOptions } };
   };
-}
-
-/** The `replication` option: writes to `primary`, reads spread over `replicas`. */
-export function replicationOf(primary: string, replicas: string[]): Options['replication'] {
-  return { write: connectionOf(primary), read: replicas.map(connectionOf) };
+  return {
+    write: server(primary, 'DATABASE_URL'),
+    read: replicas.map((url) => server(url, 'DATABASE_REPLICA_URLS')),
+  };
 }
 
 export interface ReplicaState {
@@ -57,14 +50,16 @@ export interface ReplicaState {
 /** The standbys' health, checked every CHECK_INTERVAL_MS by a query of their own. */
 export class ReplicaHealth {
   private states: ReplicaState[];
+  private readonly targets: DatabaseTarget[];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly urls: string[],
+    urls: string[],
     private readonly logger?: Logger,
   ) {
+    this.targets = urls.map((url) => parseDatabaseUrl(url, 'DATABASE_REPLICA_URLS'));
     // Unknown until checked: reads stay on the primary until the first check passes.
-    this.states = urls.map((url) => ({ name: nameOf(url), up: false }));
+    this.states = this.targets.map((target) => ({ name: serverName(target), up: false }));
     this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS).unref();
     void this.check();
   }
@@ -79,11 +74,13 @@ export class ReplicaHealth {
   }
 
   async check(): Promise<readonly ReplicaState[]> {
-    const states = await Promise.all(this.urls.map(async (url) => ({ name: nameOf(url), up: await answers(url) })));
+    const failures = await Promise.all(this.targets.map(failureOf));
+    const states = this.targets.map((target, i) => ({ name: serverName(target), up: failures[i] === undefined }));
     for (const [i, state] of states.entries()) {
-      if (state.up !== this.states[i]?.up) {
-        this.logger?.[state.up ? 'info' : 'warn']({ replica: state.name }, state.up ? 'replica up' : 'replica down');
-      }
+      if (state.up === this.states[i]?.up) continue;
+      if (state.up) this.logger?.info({ replica: state.name }, 'replica up');
+      // The reason too: a replica refused over TLS is a configuration to fix, not an outage.
+      else this.logger?.warn({ replica: state.name, err: failures[i] }, 'replica down');
     }
     this.states = states;
     return states;
@@ -94,27 +91,24 @@ export class ReplicaHealth {
   }
 }
 
-function nameOf(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || 5432}`;
-}
-
-/** Whether the server at `url` takes a connection and a query within CHECK_TIMEOUT_MS. */
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({
-    connectionString: url,
-    connectionTimeoutMillis: CHECK_TIMEOUT_MS,
-    statement_timeout: CHECK_TIMEOUT_MS,
-    application_name: 'users-and-posts:replica-check',
-  });
-  client.on('error', () => undefined);
+/** Why the server did not take a connection and a query within CHECK_TIMEOUT_MS (each), if it did not. */
+async function failureOf(target: DatabaseTarget): Promise<unknown> {
+  let client: pg.Client | undefined;
   try {
+    client = new pg.Client(
+      await clientConfig(target, {
+        connectionTimeoutMillis: CHECK_TIMEOUT_MS,
+        statement_timeout: CHECK_TIMEOUT_MS,
+        application_name: 'users-and-posts:replica-check',
+      }),
+    );
+    client.on('error', () => undefined);
     await client.connect();
     await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    return error;
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import { type Options, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { decideTlsBeforeConnect, parseDatabaseUrl, sequelizeConnection } from './connection.js';
 import { replicationOf } from './replicas.js';
 
 export type PoolSettings = Pick<
@@ -23,6 +24,16 @@ export function createSequelize(
   logger?: Logger,
   replicaUrls: string[] = [],
 ): Sequelize {
+  const dialectOptions = {
+    // Names this process's sessions, so that a forced shutdown can end exactly them.
+    application_name: applicationName(),
+    connectionTimeoutMillis: settings.dbConnectTimeoutMs,
+    statement_timeout: settings.dbStatementTimeoutMs,
+    // A transaction left open by a crashed request must not hold locks forever.
+    idle_in_transaction_session_timeout: Math.max(settings.dbStatementTimeoutMs * 2, 10_000),
+    clientMinMessages: 'ignore',
+  };
+  const primary = sequelizeConnection(parseDatabaseUrl(url));
   // keepDefaultTimezone is read by Sequelize but missing from its Options type.
   const options: Options & { keepDefaultTimezone: boolean } = {
     dialect: 'postgres',
@@ -40,22 +51,18 @@ export function createSequelize(
       idle: 10_000,
       evict: 1_000,
     },
-    dialectOptions: {
-      // Names this process's sessions, so that a forced shutdown can end exactly them.
-      application_name: applicationName(),
-      connectionTimeoutMillis: settings.dbConnectTimeoutMs,
-      statement_timeout: settings.dbStatementTimeoutMs,
-      // A transaction left open by a crashed request must not hold locks forever.
-      idle_in_transaction_session_timeout: Math.max(settings.dbStatementTimeoutMs * 2, 10_000),
-      clientMinMessages: 'ignore',
-    },
+    // Host, user… from the URL, never the URL itself: Sequelize would hand its sslmode to pg.
+    ...primary,
+    dialectOptions: { ...dialectOptions, ...primary.dialectOptions },
+    // TLS or plain, decided for each connection (src/db/connection.ts).
+    hooks: { beforeConnect: decideTlsBeforeConnect },
     define: { underscored: true },
     // No session state: Sequelize would SET the time zone and client_min_messages on each
     // new connection, which a pooler in transaction mode (PgBouncer) hands to others. Dates
     // travel with their offset anyway, and SQL that needs a zone names it ('UTC').
     keepDefaultTimezone: true,
     // With standbys, reads outside transactions go to them (src/db/replicas.ts).
-    replication: replicaUrls.length > 0 ? replicationOf(url, replicaUrls) : false,
+    replication: replicaUrls.length > 0 ? replicationOf(url, replicaUrls, dialectOptions) : false,
   };
-  return new Sequelize(url, options);
+  return new Sequelize(options);
 }

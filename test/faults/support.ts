@@ -211,6 +211,7 @@ export type ServerEnv = Partial<
     | 'SHUTDOWN_TIMEOUT_MS'
     | 'LOG_LEVEL'
     | 'WEB_CONCURRENCY'
+    | 'TRUST_PROXY'
     | 'DATABASE_REPLICA_URLS'
     | 'REPLICA_READ_AFTER_WRITE_MS',
     string

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import pg from 'pg';
+import { clientConfig, parseDatabaseUrl } from '../../src/db/connection.js';
 
 /** `url` with its database name replaced. */
 export function databaseUrl(url: string, database: string): string {
@@ -14,7 +15,7 @@ export function uniqueDatabaseName(prefix: string): string {
 
 /** Runs statements on the server of `url` (CREATE/DROP DATABASE cannot run in a pool transaction). */
 export async function onServer(url: string, ...statements: string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client(await clientConfig(parseDatabaseUrl(url)));
   await client.connect();
   try {
     for (const statement of statements) await client.query(statement);
