@@ -1,14 +1,17 @@
 // @ts-check
 import js from '@eslint/js';
+import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'test/artifacts/', 'public/', '.sequelizerc'] },
+export default defineConfig(
+  globalIgnores(['node_modules/', '.data/', 'test/artifacts/', 'public/', '.sequelizerc']),
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true },
+      // ESLint 10 looks for a config from each file's directory up: anchor the TypeScript
+      // project at this file's directory, whatever the working directory.
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': [

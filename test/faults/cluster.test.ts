@@ -125,7 +125,7 @@ describe('WEB_CONCURRENCY=2', () => {
     assert.equal(pids.size, 2);
 
     const lock = await lockUser(db, author!.id);
-    let replies: Promise<Reply | Error>[] = [];
+    let replies: Promise<Reply | Error>[];
     try {
       // Four posts, each on a connection of its own: both workers hold some.
       replies = Array.from({ length: 4 }, (_, i) =>
