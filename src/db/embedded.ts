@@ -59,7 +59,7 @@ function findBinaries(): Binaries {
   }
 }
 
-interface RunAs {
+export interface RunAs {
   readonly uid: number;
   readonly gid: number;
 }
@@ -100,43 +100,53 @@ interface Layout {
   readonly cluster: string;
 }
 
+/** A copy of the binaries under /var/lib/users-and-posts, made once per version. */
+function stageBinaries(binaries: Binaries): string {
+  fs.mkdirSync(SYSTEM_STATE_DIR, { recursive: true, mode: 0o755 });
+  const staged = path.join(SYSTEM_STATE_DIR, `postgresql-${binaries.version}`);
+  if (!fs.existsSync(staged)) {
+    // Copied aside, then renamed: a copy cut short is never taken for a whole one.
+    const partial = `${staged}.partial-${process.pid}`;
+    fs.cpSync(binaries.root, partial, { recursive: true, verbatimSymlinks: true });
+    try {
+      fs.renameSync(partial, staged);
+    } catch (error) {
+      // Another start won the race; its copy is as good.
+      fs.rmSync(partial, { recursive: true, force: true });
+      if (!fs.existsSync(staged)) throw error;
+    }
+  }
+  return staged;
+}
+
+/** The binaries' folder as `user` reaches it: where they are, or a copy. */
+function reachablePrograms(binaries: Binaries, user: RunAs | undefined): string {
+  if (!user || userCan(user, '-x', path.join(binaries.root, 'bin', 'postgres'))) return binaries.root;
+  return stageBinaries(binaries);
+}
+
 /**
- * Where the server's files live. As root, inside a private directory (a parent with mode
- * 0700, such as /root), the `postgres` user reaches neither the binaries nor the data:
- * then a copy of the binaries and the cluster go under /var/lib/users-and-posts, the
- * cluster in a folder named after this install's data directory, so it survives restarts.
+ * Where the server's files live. As root inside a private directory (a parent with mode
+ * 0700, such as /root), the `postgres` user cannot reach the binaries or the data: then a
+ * copy of the binaries, or the cluster, goes under /var/lib/users-and-posts, the cluster
+ * in a folder named after this install's data directory, so it survives restarts.
  */
 function layout(dataDir: string, binaries: Binaries, user: RunAs | undefined): Layout {
-  const own: Layout = { binaries: binaries.root, cluster: path.join(dataDir, 'postgres') };
-  if (!user || (userCan(user, '-x', path.join(binaries.root, 'bin', 'postgres')) && userCan(user, '-x', dataDir))) {
-    return own;
-  }
-  if (fs.existsSync(path.join(own.cluster, 'PG_VERSION'))) {
-    throw new StartupError(
-      `the postgres user cannot reach ${own.cluster}, where this install's database is. ` +
-        `Give its parent directories mode 0755, or move ${dataDir} where it can (DATA_DIR).`,
-    );
-  }
+  const own = path.join(dataDir, 'postgres');
   try {
-    fs.mkdirSync(SYSTEM_STATE_DIR, { recursive: true, mode: 0o755 });
-    const staged = path.join(SYSTEM_STATE_DIR, `postgresql-${binaries.version}`);
-    if (!fs.existsSync(staged)) {
-      // Copied aside, then renamed: a copy cut short is never taken for a whole one.
-      const partial = `${staged}.partial-${process.pid}`;
-      fs.cpSync(binaries.root, partial, { recursive: true, verbatimSymlinks: true });
-      try {
-        fs.renameSync(partial, staged);
-      } catch (error) {
-        // Another start won the race; its copy is as good.
-        fs.rmSync(partial, { recursive: true, force: true });
-        if (!fs.existsSync(staged)) throw error;
-      }
+    const programs = reachablePrograms(binaries, user);
+    if (!user || userCan(user, '-x', dataDir)) return { binaries: programs, cluster: own };
+    if (fs.existsSync(path.join(own, 'PG_VERSION'))) {
+      throw new StartupError(
+        `the postgres user cannot reach ${own}, where this install's database is. ` +
+          `Give its parent directories mode 0755, or move ${dataDir} where it can (DATA_DIR).`,
+      );
     }
     const install = crypto.createHash('sha256').update(fs.realpathSync(dataDir)).digest('hex').slice(0, 16);
     const home = path.join(SYSTEM_STATE_DIR, install);
     fs.mkdirSync(home, { recursive: true, mode: 0o755 });
     fs.writeFileSync(path.join(home, 'install'), `The embedded PostgreSQL of ${fs.realpathSync(dataDir)}\n`);
-    return { binaries: staged, cluster: path.join(home, 'postgres') };
+    return { binaries: programs, cluster: path.join(home, 'postgres') };
   } catch (error) {
     if (error instanceof StartupError) throw error;
     throw new StartupError(
@@ -145,6 +155,16 @@ function layout(dataDir: string, binaries: Binaries, user: RunAs | undefined): L
         'Set DATA_DIR to a directory every user can pass through, or run as another user.',
     );
   }
+}
+
+/**
+ * PostgreSQL's programs (its `bin` folder) where the user who runs them reaches them, and
+ * that user when we are root: for tests and tools that run a server of their own.
+ */
+export function postgresPrograms(): { bin: string; runAs: RunAs | undefined } {
+  const binaries = findBinaries();
+  const runAs = postgresUser();
+  return { bin: path.join(reachablePrograms(binaries, runAs), 'bin'), runAs };
 }
 
 /** What a failed server or initdb said, turned into a cause and its fix. */

