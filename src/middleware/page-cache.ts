@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { LRUCache } from 'lru-cache';
+import { labelRoute, routeOf } from '../metrics.js';
 
 /** Bytes of HTML kept per process, at most. */
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -7,6 +8,8 @@ const MAX_BYTES = 16 * 1024 * 1024;
 interface CachedPage {
   contentType: string;
   html: string;
+  /** The route that rendered it, so that a hit is counted under the same label. */
+  route: string;
 }
 
 /**
@@ -41,6 +44,7 @@ export function pageCache(options: { ttlMs: number }): RequestHandler {
     const key = req.originalUrl;
     const cached = pages.get(key);
     if (cached) {
+      labelRoute(req, cached.route);
       // res.send still answers a conditional request with 304 from the ETag of these bytes.
       res.type(cached.contentType).send(cached.html);
       return;
@@ -57,7 +61,7 @@ export function pageCache(options: { ttlMs: number }): RequestHandler {
         res.getHeader('Set-Cookie') === undefined &&
         !/no-store|private/.test(String(res.getHeader('Cache-Control') ?? ''))
       ) {
-        pages.set(key, { contentType, html: body });
+        pages.set(key, { contentType, html: body, route: routeOf(req) });
       }
       return sent;
     };
