@@ -21,7 +21,7 @@ import { warnOfUntrustedProxy } from './middleware/proxy-check.js';
 import { withReadsOnPrimary } from './db/replicas.js';
 import { createRateLimits } from './middleware/rate-limits.js';
 import { sessionMiddleware } from './middleware/session.js';
-import { createMetrics } from './metrics.js';
+import { type ClusterMetrics, createMetrics } from './metrics.js';
 import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
@@ -42,6 +42,8 @@ export interface AppDeps {
   logger: Logger;
   sessionSecret: string;
   lifecycle?: Lifecycle;
+  /** In a cluster worker: /metrics then answers for every worker. */
+  clusterMetrics?: ClusterMetrics;
 }
 
 // Largest form body: a 100,000-character post, percent-encoded, with room to spare.
@@ -53,7 +55,14 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Builds the application: no listening, no connecting, no work at import. */
-export function createApp({ config, db, logger, sessionSecret, lifecycle = { draining: false } }: AppDeps): Express {
+export function createApp({
+  config,
+  db,
+  logger,
+  sessionSecret,
+  lifecycle = { draining: false },
+  clusterMetrics,
+}: AppDeps): Express {
   const production = config.env === 'production';
   const app = express();
 
@@ -76,13 +85,21 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
     size: 32,
   });
 
-  const metrics = createMetrics(db, { defaultMetrics: config.env !== 'test' });
+  const metrics = createMetrics(db, { defaultMetrics: config.env !== 'test', cluster: clusterMetrics });
   app.use(metrics.timeRequests);
   app.use(
     pinoHttp({
       logger,
       // Probes and scrapes every few seconds would drown the request log.
       autoLogging: { ignore: (req) => PROBES.has(req.url ?? '') },
+      // Headers stay out of the log: Cookie and Set-Cookie carry the session id,
+      // Authorization a token, and Referer may be a page whose URL is a secret.
+      serializers: {
+        req: ({ id, method, url, remoteAddress }: Record<string, unknown>) => ({ id, method, url, remoteAddress }),
+        res: ({ statusCode }: Record<string, unknown>) => ({ statusCode }),
+      },
+      // Read as the request ends, when the session has told who is logged in.
+      customProps: (req) => (req.user ? { userId: req.user.id } : {}),
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -173,7 +190,16 @@ export function createApp({ config, db, logger, sessionSecret, lifecycle = { dra
       res.status(401).set('WWW-Authenticate', 'Bearer').type('text').send('unauthorized');
       return;
     }
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    let text: string;
+    try {
+      text = await metrics.scrape();
+    } catch (error) {
+      // A worker that didn't answer the primary in time: no sum rather than a partial one.
+      const reason = error instanceof Error ? error.message : String(error);
+      res.status(503).type('text').send(`metrics unavailable: ${reason}`);
+      return;
+    }
+    res.type(metrics.registry.contentType).send(text);
   });
 
   // Before sessions and the database: a page kept for anonymous visitors needs neither.

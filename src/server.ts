@@ -4,9 +4,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
+import { inspect } from 'node:util';
+import type { Logger } from 'pino';
 import { createApp, type Lifecycle } from './app.js';
 import { StartupError } from './errors.js';
+import { createLogger } from './logging.js';
 import { type Config, loadConfig } from './config.js';
 import { parseDatabaseUrl, serverName } from './db/connection.js';
 import { createDatabase, type Database } from './db/database.js';
@@ -14,27 +16,28 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.js';
 import { migrate, pendingMigrations, runSeeders } from './db/migrator.js';
 import { createSequelize } from './db/sequelize.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from './demo.js';
+import { answerWorkerScrapes, type ClusterMetrics, clusterWorkerMetrics } from './metrics.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
 const DATABASE_RETRY_MS = 1000;
 
-/** JSON lines; in development, readable ones when pino-pretty (a dev dependency) is there. */
-function createLogger(config: Config): Logger {
-  let pretty = false;
-  if (config.env === 'development') {
-    try {
-      require.resolve('pino-pretty');
-      pretty = true;
-    } catch {
-      // A production install without dev dependencies: JSON it is.
-    }
-  }
-  return pino({
-    level: config.logLevel,
-    transport: pretty
-      ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } }
-      : undefined,
-  });
+/**
+ * Libraries that print their own warnings and errors (Sequelize on a failed rollback, a
+ * session store's default) write them to the log as JSON lines like everything else, so
+ * that nothing, a stack least of all, goes out beside the structured log.
+ */
+function routeConsoleToLog(logger: Logger): void {
+  const write =
+    (level: 'warn' | 'error') =>
+    (...args: unknown[]): void => {
+      const err = args.find((arg) => arg instanceof Error);
+      const text = args
+        .filter((arg) => !(arg instanceof Error))
+        .map((arg) => (typeof arg === 'string' ? arg : inspect(arg)));
+      logger[level]({ err, source: 'console' }, text.join(' ') || err?.message || '');
+    };
+  console.warn = write('warn');
+  console.error = write('error');
 }
 
 /** Outside production the secret is generated once and kept, so sessions survive restarts. */
@@ -115,10 +118,10 @@ interface Serving {
   lifecycle: Lifecycle;
 }
 
-async function serve(url: string, config: Config, logger: Logger): Promise<Serving> {
+async function serve(url: string, config: Config, logger: Logger, clusterMetrics?: ClusterMetrics): Promise<Serving> {
   const db = createDatabase(url, config, logger, config.databaseReplicaUrls);
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle });
+  const app = createApp({ config, db, logger, sessionSecret: sessionSecret(config), lifecycle, clusterMetrics });
   const server: Server = app.listen(config.port);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -219,6 +222,8 @@ const RESTART_DELAY_MS = 500;
 function runPrimary(url: string, config: Config, logger: Logger, shutdown: Shutdown, afterListening: () => void): void {
   // Made once here, so the workers all read the same one (outside production).
   sessionSecret(config);
+  // A scrape reaches one worker, which asks here for the sum over all of them.
+  answerWorkerScrapes();
   let stopping = false;
   let failed = false;
   shutdown.add(async () => {
@@ -267,8 +272,10 @@ function runPrimary(url: string, config: Config, logger: Logger, shutdown: Shutd
 
 async function main(config: Config, logger: Logger, shutdown: Shutdown): Promise<void> {
   if (cluster.isWorker) {
+    // First: the primary's gathering waits on every connected worker, this one too as it starts.
+    const clusterMetrics = clusterWorkerMetrics();
     // The primary prepared the database and passed its URL.
-    const serving = await serve(config.databaseUrl!, config, logger);
+    const serving = await serve(config.databaseUrl!, config, logger, clusterMetrics);
     shutdown.add(() => stop({ ...serving, logger, timeoutMs: config.shutdownTimeoutMs }));
     // The primary gone (killed, not stopped): nobody hands out connections any more.
     process.once('disconnect', () => shutdown.now('primary gone'));
@@ -340,8 +347,9 @@ async function stop(options: {
 
 function reportStartFailure(error: unknown): void {
   // A cause the operator can fix is said in a sentence; anything else with its stack.
-  if (error instanceof StartupError) console.error(`Cannot start: ${error.message}`);
-  else console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  // Plain text to stderr, where an operator reads why a start failed.
+  if (error instanceof StartupError) process.stderr.write(`Cannot start: ${error.message}\n`);
+  else process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 }
 
 let config: Config;
@@ -352,6 +360,7 @@ try {
   process.exit(1);
 }
 const logger = createLogger(config);
+routeConsoleToLog(logger);
 const shutdown = shutdownOnSignals(logger);
 main(config, logger, shutdown).then(
   () => shutdown.started(),

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { FieldError } from '../errors.js';
 import { logIn, logOut, safeReturnTo } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
+import { logSecurityEvent } from '../security/audit.js';
 import { paths } from '../paths.js';
 import type { UsersService } from '../services/users.service.js';
 import type { LoginForm, SignupForm } from '../validators/accounts.validator.js';
@@ -40,6 +41,7 @@ export function createAccountsController(users: UsersService) {
         return;
       }
       await logIn(req, user.id);
+      logSecurityEvent(req, 'signup', { actorId: user.id, target: { user: user.id } });
       req.flash('success', `Welcome, ${user.displayName}! Your account is ready.`);
       res.redirect(303, paths.users.show(user.username));
     },
@@ -63,16 +65,21 @@ export function createAccountsController(users: UsersService) {
       const { login, password } = formData<LoginForm>(req);
       const user = await users.authenticate(login, password);
       if (!user) {
+        // The name typed, not the password: whether it is someone's account stays unsaid.
+        logSecurityEvent(req, 'login_failed', { target: { login } });
         renderLogin(res, 401, { login, returnTo }, { login: 'That username or email and password do not match.' });
         return;
       }
       await logIn(req, user.id);
+      logSecurityEvent(req, 'login', { actorId: user.id, target: { user: user.id } });
       req.flash('success', `Welcome back, ${user.displayName}.`);
       res.redirect(303, returnTo);
     },
 
     logout: async (req: Request, res: Response): Promise<void> => {
+      const actorId = req.user?.id;
       await logOut(req);
+      if (actorId !== undefined) logSecurityEvent(req, 'logout', { actorId, target: { user: actorId } });
       res.clearCookie(SESSION_COOKIE);
       res.redirect(303, paths.home);
     },

@@ -4,6 +4,7 @@ import { atomFeed, originOf } from '../feeds.js';
 import { renderMarkdown } from '../markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
+import { logSecurityEvent } from '../security/audit.js';
 import { can } from '../policies.js';
 import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
@@ -145,8 +146,13 @@ export function createPostsController(
 
     destroy: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
-      const post = await posts.findEditable(id, currentUser(req));
+      const actor = currentUser(req);
+      const post = await posts.findEditable(id, actor);
       await posts.destroy(post);
+      // Moderation: someone else's post removed (by an admin).
+      if (post.authorId !== actor.id) {
+        logSecurityEvent(req, 'post_deleted', { actorId: actor.id, target: { post: post.id, author: post.authorId } });
+      }
       req.flash('success', `“${post.title}” was deleted.`);
       res.redirect(303, paths.posts.index());
     },

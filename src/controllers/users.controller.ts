@@ -6,6 +6,7 @@ import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
 import type { User } from '../models/index.js';
 import { paths } from '../paths.js';
+import { logSecurityEvent } from '../security/audit.js';
 import { can } from '../policies.js';
 import type { PostsService } from '../services/posts.service.js';
 import type { UsersService } from '../services/users.service.js';
@@ -120,6 +121,7 @@ export function createUsersController(
         renderForm(req, res, 422, user, { values: typedValues(req, PROFILE_FIELDS), errors });
         return;
       }
+      const roleBefore = user.role;
       try {
         await users.updateProfile(user, formData<ProfileForm>(req), actor);
       } catch (error) {
@@ -129,6 +131,14 @@ export function createUsersController(
           errors: { [error.field]: error.message },
         });
         return;
+      }
+      if (user.role !== roleBefore) {
+        logSecurityEvent(req, 'role_changed', {
+          actorId: actor.id,
+          target: { user: user.id },
+          from: roleBefore,
+          to: user.role,
+        });
       }
       req.flash('success', 'The profile is saved.');
       res.redirect(303, paths.users.show(user.username));
@@ -149,6 +159,9 @@ export function createUsersController(
         renderForm(req, res, error.status, user, { passwordErrors: { [error.field]: error.message } });
         return;
       }
+      const actorId = currentUser(req).id;
+      logSecurityEvent(req, 'password_changed', { actorId, target: { user: user.id } });
+      logSecurityEvent(req, 'sessions_ended', { actorId, target: { user: user.id }, reason: 'password_changed' });
       // Every session of the account ended with the change; this one continues under a new id.
       await logIn(req, user.id);
       req.flash('success', 'Your password is changed. Any other session of your account has been logged out.');
@@ -160,6 +173,15 @@ export function createUsersController(
       const actor = currentUser(req);
       const user = await users.findEditable(username, actor);
       await users.destroy(user);
+      logSecurityEvent(req, 'account_deleted', {
+        actorId: actor.id,
+        target: { user: user.id, username: user.username },
+      });
+      logSecurityEvent(req, 'sessions_ended', {
+        actorId: actor.id,
+        target: { user: user.id },
+        reason: 'account_deleted',
+      });
       if (user.id === actor.id) {
         // The account's sessions, this one included, are gone from the store already.
         await logOut(req);

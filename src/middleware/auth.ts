@@ -15,8 +15,11 @@ export function loadCurrentUser(users: UsersService, options: { absoluteTimeoutM
       } else {
         const user = await users.findSessionUser(userId);
         // The account was deleted while this session lived on: treat it as logged out.
-        if (user) req.user = user;
-        else delete req.session.userId;
+        if (user) {
+          req.user = user;
+          // Whatever this request logs says whose it was.
+          req.log = req.log.child({ userId: user.id });
+        } else delete req.session.userId;
       }
     }
     res.locals.currentUser = req.user;

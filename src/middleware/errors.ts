@@ -25,6 +25,9 @@ const MESSAGES: Record<number, string> = {
 
 const CSRF_MESSAGE = 'This form has expired or was sent from another site. Go back, reload the page and try again.';
 
+// How long a response that failed after it started may take to finish by itself.
+const UNFINISHED_RESPONSE_GRACE_MS = 10_000;
+
 // Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECONDS = 5;
 
@@ -46,15 +49,20 @@ function classify(error: unknown): { status: number; message?: string } {
 }
 
 export function errorHandler(options: { showStack: boolean; metrics?: Metrics }): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
+  return (error: unknown, req, res, _next) => {
     if (res.headersSent) {
-      // A session write after the response went out (the rolling expiry) failed: the
-      // client has its answer, so log it and keep the connection.
-      if (res.writableEnded) {
-        req.log.warn({ err: error }, 'failed after the response was sent');
-        return;
-      }
-      next(error);
+      // Failed once the response had started: the session's save as it ends (the rolling
+      // expiry), a late query, the compression stream. The visitor keeps what was produced,
+      // so this is logged here and not handed on: Express's last-resort handler would print
+      // it outside the log and reset the connection.
+      req.log.error({ err: error }, 'failed after the response had started');
+      // A response nobody will end (a stream cut short) is closed, after a grace for one
+      // that is still flushing (compression ends its stream after the session's save).
+      const stuck = setTimeout(() => {
+        if (!res.writableFinished) res.destroy();
+      }, UNFINISHED_RESPONSE_GRACE_MS);
+      stuck.unref();
+      res.once('close', () => clearTimeout(stuck));
       return;
     }
     const { status, message } = classify(error);

@@ -3,6 +3,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../config.js';
 import { TooManyRequestsError } from '../errors.js';
+import { logSecurityEvent } from '../security/audit.js';
 import { PostgresRateLimitStore } from '../security/rate-limit-store.js';
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
@@ -28,6 +29,12 @@ function limiter(
     handler: (req, _res, next) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const seconds = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : 60;
+      const login = loginKey(req);
+      logSecurityEvent(req, 'lockout', {
+        actorId: req.user?.id,
+        target: { limit: prefix.replace(/:$/, ''), ...(login === undefined ? {} : { login }) },
+        retryAfterSeconds: seconds,
+      });
       next(new TooManyRequestsError(seconds));
     },
   });

@@ -26,7 +26,11 @@ export function sessionMiddleware(options: {
       createTableIfMissing: false,
       pruneSessionInterval: 15 * 60,
       // Its default is console.error: keep its complaints in the structured log.
-      errorLog: (...args: unknown[]) => options.logger.warn({ err: args[0] }, 'session store error'),
+      errorLog: (...args: unknown[]) => {
+        const err = args.find((arg) => arg instanceof Error);
+        const what = args.find((arg) => typeof arg === 'string') ?? 'session store error';
+        options.logger.warn({ err }, what);
+      },
     }),
     resave: false,
     // Every response pushes the expiry back by the idle timeout, in the cookie and in the

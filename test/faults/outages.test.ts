@@ -312,6 +312,9 @@ async function outage(mode: 'fast' | 'immediate'): Promise<string> {
     `failures more than ${RECOVERY_MS} ms after the recovery:\n${describeOutcomes(stillFailing, restarted)}${log()}`,
   );
   assert.ok(server.isRunning(), `the server process exited${log()}`);
+  // Everything the server said went through its JSON log: no stack printed beside it.
+  const stderr = server.lines.filter((line) => line.startsWith('[stderr]'));
+  assert.deepEqual(stderr, [], `the server wrote outside its log:\n${stderr.slice(0, 20).join('\n')}`);
   assert.equal(server.pid, pidBefore, 'the server process was replaced');
   assert.equal(server.lines.filter((line) => /is running at/.test(line)).length, 1, `the server restarted${log()}`);
   return (
