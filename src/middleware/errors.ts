@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { BaseError } from 'sequelize';
 import { AppError, NotFoundError, SearchTimeoutError, TooManyRequestsError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -48,21 +48,27 @@ function classify(error: unknown): { status: number; message?: string } {
   return { status: 500 };
 }
 
+/**
+ * A failure once the response had started: the session's save as it ends (the rolling
+ * expiry), a late query, the compression stream. The visitor keeps what was produced, so
+ * it is logged here once and handed on nowhere: Express's last-resort handler would print
+ * it outside the log and reset the connection.
+ */
+export function failedAfterResponseStarted(req: Request, res: Response, error: unknown): void {
+  req.log.error({ err: error }, 'failed after the response had started');
+  // A response nobody will end (a stream cut short) is closed, after a grace for one that
+  // is still flushing (compression ends its stream after the session's save).
+  const stuck = setTimeout(() => {
+    if (!res.writableFinished) res.destroy();
+  }, UNFINISHED_RESPONSE_GRACE_MS);
+  stuck.unref();
+  res.once('close', () => clearTimeout(stuck));
+}
+
 export function errorHandler(options: { showStack: boolean; metrics?: Metrics }): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     if (res.headersSent) {
-      // Failed once the response had started: the session's save as it ends (the rolling
-      // expiry), a late query, the compression stream. The visitor keeps what was produced,
-      // so this is logged here and not handed on: Express's last-resort handler would print
-      // it outside the log and reset the connection.
-      req.log.error({ err: error }, 'failed after the response had started');
-      // A response nobody will end (a stream cut short) is closed, after a grace for one
-      // that is still flushing (compression ends its stream after the session's save).
-      const stuck = setTimeout(() => {
-        if (!res.writableFinished) res.destroy();
-      }, UNFINISHED_RESPONSE_GRACE_MS);
-      stuck.unref();
-      res.once('close', () => clearTimeout(stuck));
+      failedAfterResponseStarted(req, res, error);
       return;
     }
     const { status, message } = classify(error);

@@ -3,6 +3,7 @@ import session from 'express-session';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { failedAfterResponseStarted } from './errors.js';
 
 const PgStore = connectPgSimple(session);
 
@@ -16,7 +17,7 @@ export function sessionMiddleware(options: {
   idleTimeoutMin: number;
   logger: Logger;
 }): RequestHandler {
-  return session({
+  const sessions = session({
     name: SESSION_COOKIE,
     secret: options.secret,
     store: new PgStore({
@@ -45,4 +46,14 @@ export function sessionMiddleware(options: {
       maxAge: options.idleTimeoutMin * 60_000,
     },
   });
+  // express-session saves the session as the response ends and hands a failure to the
+  // `next` it was given. Passed through, that call would resume the router where its walk
+  // ended: after the error handler when the page was an error page, so Express's last
+  // resort would take it and reset the connection. A failure after the response started
+  // is reported here instead.
+  return (req, res, next) =>
+    sessions(req, res, (error?: unknown) => {
+      if (error !== undefined && res.headersSent) failedAfterResponseStarted(req, res, error);
+      else next(error);
+    });
 }

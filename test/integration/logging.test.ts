@@ -302,13 +302,16 @@ describe('a failure after the response has started', () => {
   });
 
   const cases = [
-    { who: 'logged in', encoding: 'gzip' },
-    { who: 'logged in', encoding: 'identity' },
-    { who: 'with a session, not logged in', encoding: 'gzip' },
-    { who: 'with a session, not logged in', encoding: 'identity' },
+    { who: 'logged in', encoding: 'gzip', page: '/', status: 200 },
+    { who: 'logged in', encoding: 'identity', page: '/', status: 200 },
+    { who: 'with a session, not logged in', encoding: 'gzip', page: '/', status: 200 },
+    { who: 'with a session, not logged in', encoding: 'identity', page: '/', status: 200 },
+    // An error page is the error handler's own answer: the failure must not land past it.
+    { who: 'logged in', encoding: 'gzip', page: '/posts/987654321', status: 404 },
+    { who: 'with a session, not logged in', encoding: 'identity', page: '/posts/987654321', status: 404 },
   ] as const;
-  for (const { who, encoding } of cases) {
-    test(`${who}, Accept-Encoding: ${encoding} › the session's save fails as the page ends › the page arrives whole, the failure is logged once`, async () => {
+  for (const { who, encoding, page, status } of cases) {
+    test(`${who}, Accept-Encoding: ${encoding}, GET ${page} › the session's save fails as the page ends › the ${status} page arrives whole, the failure is logged once`, async () => {
       const user = await createUser();
       // A session to save again: the login's, or the one a form's CSRF token started.
       const cookie =
@@ -318,9 +321,9 @@ describe('a failure after the response has started', () => {
       lines = [];
       failSessionWrites = true;
       const { port } = server.address() as AddressInfo;
-      const res = await rawGet(port, '/', { Cookie: cookie, 'Accept-Encoding': encoding });
+      const res = await rawGet(port, page, { Cookie: cookie, 'Accept-Encoding': encoding });
       failSessionWrites = false;
-      assert.equal(res.status, 200);
+      assert.equal(res.status, status);
       assert.equal(res.headers['content-encoding'], encoding === 'gzip' ? 'gzip' : undefined);
       const body = (encoding === 'gzip' ? zlib.gunzipSync(res.body) : res.body).toString('utf8');
       assert.match(body, /<\/html>\s*$/);
