@@ -27,6 +27,63 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // The layers, checked: what each folder may import.
+  {
+    files: ['src/controllers/**/*.ts', 'src/routes/**/*.ts', 'src/validators/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // models/fields.js holds plain rules (lengths, patterns) every layer shares.
+              group: ['**/models/*', '**/db/**', 'sequelize', 'pg', '!**/models/fields.js'],
+              message: 'Controllers, routes and validators reach the database only through a service.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/services/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['express', '**/middleware/**', '**/controllers/**', '**/routes/**'],
+              message: 'Services take plain input and never see a request or a response.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/models/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                'express',
+                '**/services/**',
+                '**/controllers/**',
+                '**/routes/**',
+                '**/middleware/**',
+                '**/validators/**',
+              ],
+              message: 'Models know nothing above them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.cjs'],
     languageOptions: {

@@ -10,7 +10,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded
 import { migrate, runSeeders } from '../src/db/migrator.js';
 import { createSequelize } from '../src/db/sequelize.js';
 import { hashPassword } from '../src/services/passwords.js';
-import { freePort } from '../test/helpers/ports.js';
+import { freePort } from '../test/support/ports.js';
 
 const DEMO_SEEDER = '20261121000100-demo-data.ts';
 

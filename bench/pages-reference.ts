@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../test/helpers/ports.js';
+import { freePort } from '../test/support/ports.js';
 import { sleep } from './support.js';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
 import * as prettier from 'prettier';
-import { DEMO_ADMIN_USERNAME } from '../src/demo.js';
+import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
 import { AppProcess, FORWARDED_HEADERS } from './app.js';
 import { EmbeddedServer } from './database.js';
 import { type PageTargets, readPageTargets, seedDatabase } from './pages-database.js';

@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/demo.js';
-import { startStandby } from '../test/faults/standby.js';
-import { freePort } from '../test/helpers/ports.js';
+import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/db/demo.js';
+import { startStandby } from '../test/support/standby.js';
+import { freePort } from '../test/support/ports.js';
 import { migrateAndSeedDemo } from './database.js';
 
 const ROOT = path.resolve(__dirname, '..');

@@ -1,8 +1,8 @@
 // Logged-in sessions for the writes, made over HTTP as a browser makes them, and the
 // autocannon requests that write with them.
 import type autocannon from 'autocannon';
-import { DEMO_PASSWORD } from '../src/demo.js';
-import { csrfTokenIn } from '../test/helpers/browser.js';
+import { DEMO_PASSWORD } from '../src/db/demo.js';
+import { csrfTokenIn } from '../test/support/browser.js';
 import { FORWARDED_HEADERS } from './app.js';
 
 export interface Session {

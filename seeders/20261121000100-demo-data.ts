@@ -1,5 +1,5 @@
 import { QueryTypes, type QueryInterface } from 'sequelize';
-import { DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../src/demo';
+import { DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../src/db/demo';
 import { hashPassword } from '../src/services/passwords';
 import { DEMO_POSTS, DEMO_USERS } from './data/demo-content';
 

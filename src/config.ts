@@ -9,7 +9,7 @@ export interface Config {
   readonly env: NodeEnv;
   /** TCP port the HTTP server listens on. */
   readonly port: number;
-  /** PostgreSQL to use, TLS as its `?sslmode=` says (README); absent: an embedded server under `dataDir`. */
+  /** PostgreSQL to use, TLS as its `?sslmode=` says (docs/configuration.md); absent: an embedded server under `dataDir`. */
   readonly databaseUrl: string | undefined;
   /** Port of the embedded PostgreSQL (loopback only). */
   readonly embeddedDbPort: number;

@@ -1,6 +1,6 @@
 // Every URL the app links or redirects to. Views get this object as `paths`.
 
-import { assetUrl } from './assets.js';
+import { assetUrl } from './rendering/assets.js';
 
 type Query = Record<string, string | number | undefined>;
 

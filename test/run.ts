@@ -1,15 +1,13 @@
 // `npm test`: one PostgreSQL for the whole run (embedded, or the server of DATABASE_URL),
 // a template database migrated once, then Node's test runner on every test file. Each
-// file clones the template into a database of its own (test/helpers/app.ts).
+// file clones the template into a database of its own (test/support/app.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { migrate } from '../src/db/migrator.js';
-import { createSequelize } from '../src/db/sequelize.js';
-import { databaseUrl, onServer, quoteIdent, uniqueDatabaseName } from './helpers/postgres.js';
-import { freePort } from './helpers/ports.js';
+import { databaseUrl, migrateDatabase, onServer, quoteIdent, uniqueDatabaseName } from './support/postgres.js';
+import { freePort } from './support/ports.js';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -47,16 +45,7 @@ async function main(): Promise<number> {
   const template = uniqueDatabaseName('test_template');
   try {
     await onServer(serverUrl, `CREATE DATABASE ${quoteIdent(template)}`);
-    const sequelize = createSequelize(databaseUrl(serverUrl, template), {
-      dbPoolMax: 1,
-      dbPoolMin: 0,
-      dbAcquireTimeoutMs: 10_000,
-      dbConnectTimeoutMs: 10_000,
-      dbStatementTimeoutMs: 60_000,
-      dbSlowQueryMs: 60_000,
-    });
-    await migrate(sequelize);
-    await sequelize.close();
+    await migrateDatabase(databaseUrl(serverUrl, template));
 
     const concurrency = Math.max(2, os.availableParallelism());
     const child = spawn(

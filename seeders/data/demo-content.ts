@@ -1,6 +1,6 @@
 // The demo community loaded by seeders/20261121000100-demo-data.ts. Not a seeder itself:
 // sequelize-cli and src/db/migrator.ts only run the files directly under seeders/.
-import { DEMO_ADMIN_USERNAME } from '../../src/demo';
+import { DEMO_ADMIN_USERNAME } from '../../src/db/demo';
 
 export interface DemoUser {
   username: string;

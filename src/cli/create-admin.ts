@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { createDatabase } from '../db/database.js';
 import { loadConfig } from '../config.js';
 import { FieldError } from '../errors.js';
-import { USERNAME_PATTERN } from '../models/user.model.js';
+import { USERNAME_PATTERN } from '../models/fields.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { createUsersService } from '../services/users.service.js';
 

@@ -6,8 +6,8 @@ import { logSecurityEvent } from '../security/audit.js';
 import { paths } from '../paths.js';
 import type { UsersService } from '../services/users.service.js';
 import type { LoginForm, SignupForm } from '../validators/accounts.validator.js';
-import { fieldErrors, formData } from '../validators/common.js';
-import { typedValues } from './form.js';
+import { formData } from '../validators/common.js';
+import { saveForm, typedValues } from './form.js';
 
 const SIGNUP_FIELDS = ['username', 'email', 'displayName'] as const;
 
@@ -26,20 +26,12 @@ export function createAccountsController(users: UsersService) {
     },
 
     signup: async (req: Request, res: Response): Promise<void> => {
-      const errors = fieldErrors(req);
-      if (errors) {
-        renderSignup(res, 422, typedValues(req, SIGNUP_FIELDS), errors);
-        return;
-      }
-      const input = formData<SignupForm>(req);
-      let user;
-      try {
-        user = await users.signUp(input);
-      } catch (error) {
-        if (!(error instanceof FieldError)) throw error;
-        renderSignup(res, error.status, typedValues(req, SIGNUP_FIELDS), { [error.field]: error.message });
-        return;
-      }
+      const user = await saveForm(
+        req,
+        (status, errors) => renderSignup(res, status, typedValues(req, SIGNUP_FIELDS), errors),
+        () => users.signUp(formData<SignupForm>(req)),
+      );
+      if (!user) return;
       await logIn(req, user.id);
       logSecurityEvent(req, 'signup', { actorId: user.id, target: { user: user.id } });
       req.flash('success', `Welcome, ${user.displayName}! Your account is ready.`);
@@ -57,19 +49,19 @@ export function createAccountsController(users: UsersService) {
 
     login: async (req: Request, res: Response): Promise<void> => {
       const returnTo = safeReturnTo((req.body as { returnTo?: unknown } | undefined)?.returnTo);
-      const errors = fieldErrors(req);
-      if (errors) {
-        renderLogin(res, 422, { login: typedValues(req, ['login']).login, returnTo }, errors);
-        return;
-      }
-      const { login, password } = formData<LoginForm>(req);
-      const user = await users.authenticate(login, password);
-      if (!user) {
-        // The name typed, not the password: whether it is someone's account stays unsaid.
-        logSecurityEvent(req, 'login_failed', { target: { login } });
-        renderLogin(res, 401, { login, returnTo }, { login: 'That username or email and password do not match.' });
-        return;
-      }
+      const user = await saveForm(
+        req,
+        (status, errors) => renderLogin(res, status, { login: typedValues(req, ['login']).login, returnTo }, errors),
+        async () => {
+          const { login, password } = formData<LoginForm>(req);
+          const found = await users.authenticate(login, password);
+          if (found) return found;
+          // The name typed, not the password: whether it is someone's account stays unsaid.
+          logSecurityEvent(req, 'login_failed', { target: { login } });
+          throw new FieldError('login', 'That username or email and password do not match.', 401);
+        },
+      );
+      if (!user) return;
       await logIn(req, user.id);
       logSecurityEvent(req, 'login', { actorId: user.id, target: { user: user.id } });
       req.flash('success', `Welcome back, ${user.displayName}.`);

@@ -1,16 +1,16 @@
 import type { Request, Response } from 'express';
 import { NotFoundError } from '../errors.js';
-import { atomFeed, originOf } from '../feeds.js';
-import { renderMarkdown } from '../markdown.js';
+import { atomFeed, originOf } from '../rendering/feeds.js';
+import { renderMarkdown } from '../rendering/markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { logSecurityEvent } from '../security/audit.js';
-import { can } from '../policies.js';
+import { can } from '../services/policies.js';
 import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
-import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
+import { type FieldErrors, fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
-import { typedValues } from './form.js';
+import { saveForm, typedValues } from './form.js';
 
 const HOME_POSTS = 10;
 
@@ -51,21 +51,25 @@ export function createPostsController(
     };
   }
 
-  /**
-   * Shows the form again instead of saving when the input is invalid (422) or when the
-   * Preview button was pressed (200, with the rendered Markdown beside the source).
-   */
-  function formInsteadOfSaving(req: Request, res: Response, post?: { id: number }): boolean {
-    const errors = fieldErrors(req);
-    const previewing = (req.body as { preview?: unknown } | undefined)?.preview !== undefined;
-    if (!errors && !previewing) return false;
-    const values = typedPost(req);
-    renderForm(res, errors ? 422 : 200, {
-      post,
-      values,
-      errors,
-      preview: previewing ? renderMarkdown(values.body) : undefined,
-    });
+  const previewing = (req: Request): boolean => (req.body as { preview?: unknown } | undefined)?.preview !== undefined;
+
+  /** The form again with what was typed, and the rendered Markdown beside it when previewing. */
+  function showForm(req: Request, res: Response, post?: { id: number }) {
+    return (status: number, errors?: FieldErrors): void => {
+      const values = typedPost(req);
+      renderForm(res, status, {
+        post,
+        values,
+        errors,
+        preview: previewing(req) ? renderMarkdown(values.body) : undefined,
+      });
+    };
+  }
+
+  /** The Preview button on valid input: the form again (200), nothing saved. */
+  function previewOnly(req: Request, res: Response, post?: { id: number }): boolean {
+    if (!previewing(req) || fieldErrors(req)) return false;
+    showForm(req, res, post)(200);
     return true;
   }
 
@@ -111,10 +115,12 @@ export function createPostsController(
     },
 
     create: async (req: Request, res: Response): Promise<void> => {
-      if (formInsteadOfSaving(req, res)) return;
-      const input = formData<PostForm>(req);
-      const post = await posts.create(currentUser(req).id, input);
-      req.flash('success', input.published ? 'Your post is published.' : 'Your draft is saved.');
+      if (previewOnly(req, res)) return;
+      const post = await saveForm(req, showForm(req, res), () =>
+        posts.create(currentUser(req).id, formData<PostForm>(req)),
+      );
+      if (!post) return;
+      req.flash('success', post.published ? 'Your post is published.' : 'Your draft is saved.');
       res.redirect(303, paths.posts.show(post.id));
     },
 
@@ -138,8 +144,9 @@ export function createPostsController(
     update: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
-      if (formInsteadOfSaving(req, res, post)) return;
-      await posts.update(post, formData<PostForm>(req));
+      if (previewOnly(req, res, post)) return;
+      const saved = await saveForm(req, showForm(req, res, post), () => posts.update(post, formData<PostForm>(req)));
+      if (!saved) return;
       req.flash('success', 'Your changes are saved.');
       res.redirect(303, paths.posts.show(post.id));
     },

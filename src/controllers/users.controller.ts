@@ -1,18 +1,16 @@
 import type { Request, Response } from 'express';
-import { activityChart } from '../activity-chart.js';
-import { atomFeed, originOf } from '../feeds.js';
-import { FieldError } from '../errors.js';
+import { activityChart } from '../rendering/activity-chart.js';
+import { atomFeed, originOf } from '../rendering/feeds.js';
 import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
-import type { User } from '../models/index.js';
 import { paths } from '../paths.js';
 import { logSecurityEvent } from '../security/audit.js';
-import { can } from '../policies.js';
+import { can } from '../services/policies.js';
 import type { PostsService } from '../services/posts.service.js';
-import type { UsersService } from '../services/users.service.js';
-import { fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
+import type { EditableUser, UsersService } from '../services/users.service.js';
+import { formData, listQuery, urlData } from '../validators/common.js';
 import type { PasswordForm, ProfileForm } from '../validators/users.validator.js';
-import { typedValues } from './form.js';
+import { saveForm, typedValues } from './form.js';
 
 const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'website', 'github', 'role'] as const;
 
@@ -25,7 +23,7 @@ export function createUsersController(
 ) {
   type ProfileValues = Record<(typeof PROFILE_FIELDS)[number], string>;
 
-  function storedValues(user: User): ProfileValues {
+  function storedValues(user: EditableUser): ProfileValues {
     return {
       displayName: user.displayName,
       email: user.email,
@@ -41,7 +39,7 @@ export function createUsersController(
     req: Request,
     res: Response,
     status: number,
-    user: User,
+    user: EditableUser,
     form: { values?: ProfileValues; errors?: Record<string, string>; passwordErrors?: Record<string, string> } = {},
   ): void {
     res.status(status).render('users/form', {
@@ -116,22 +114,13 @@ export function createUsersController(
       const { username } = urlData<{ username: string }>(req);
       const actor = currentUser(req);
       const user = await users.findEditable(username, actor);
-      const errors = fieldErrors(req);
-      if (errors) {
-        renderForm(req, res, 422, user, { values: typedValues(req, PROFILE_FIELDS), errors });
-        return;
-      }
       const roleBefore = user.role;
-      try {
-        await users.updateProfile(user, formData<ProfileForm>(req), actor);
-      } catch (error) {
-        if (!(error instanceof FieldError)) throw error;
-        renderForm(req, res, error.status, user, {
-          values: typedValues(req, PROFILE_FIELDS),
-          errors: { [error.field]: error.message },
-        });
-        return;
-      }
+      const saved = await saveForm(
+        req,
+        (status, errors) => renderForm(req, res, status, user, { values: typedValues(req, PROFILE_FIELDS), errors }),
+        () => users.updateProfile(user, formData<ProfileForm>(req), actor),
+      );
+      if (!saved) return;
       if (user.role !== roleBefore) {
         logSecurityEvent(req, 'role_changed', {
           actorId: actor.id,
@@ -147,18 +136,15 @@ export function createUsersController(
     changePassword: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const user = await users.findEditable(username, currentUser(req), can.changePassword);
-      const passwordErrors = fieldErrors(req);
-      if (passwordErrors) {
-        renderForm(req, res, 422, user, { passwordErrors });
-        return;
-      }
-      try {
-        await users.changePassword(user, formData<PasswordForm>(req));
-      } catch (error) {
-        if (!(error instanceof FieldError)) throw error;
-        renderForm(req, res, error.status, user, { passwordErrors: { [error.field]: error.message } });
-        return;
-      }
+      const changed = await saveForm(
+        req,
+        (status, passwordErrors) => renderForm(req, res, status, user, { passwordErrors }),
+        async () => {
+          await users.changePassword(user, formData<PasswordForm>(req));
+          return true;
+        },
+      );
+      if (!changed) return;
       const actorId = currentUser(req).id;
       logSecurityEvent(req, 'password_changed', { actorId, target: { user: user.id } });
       logSecurityEvent(req, 'sessions_ended', { actorId, target: { user: user.id }, reason: 'password_changed' });

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { BaseError } from 'sequelize';
 import { AppError, NotFoundError, SearchTimeoutError, TooManyRequestsError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { isDatabaseUnavailable } from '../services/db-errors.js';
 
 const TITLES: Record<number, string> = {

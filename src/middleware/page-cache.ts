@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { LRUCache } from 'lru-cache';
-import { labelRoute, routeOf } from '../metrics.js';
+import { labelRoute, routeOf } from '../observability/metrics.js';
 
 /** Bytes of HTML kept per process, at most. */
 const MAX_BYTES = 16 * 1024 * 1024;

@@ -8,10 +8,8 @@ import {
   type NonAttribute,
   type Sequelize,
 } from 'sequelize';
+import { MAX_LENGTH } from './fields.js';
 import type { User } from './user.model.js';
-
-export const TITLE_MAX = 200;
-export const BODY_MAX = 100_000;
 
 export class Post extends Model<
   InferAttributes<Post, { omit: 'author' }>,
@@ -32,8 +30,12 @@ export class Post extends Model<
     Post.init(
       {
         id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
-        title: { type: DataTypes.STRING(TITLE_MAX), allowNull: false, validate: { len: [1, TITLE_MAX] } },
-        body: { type: DataTypes.TEXT, allowNull: false, validate: { len: [0, BODY_MAX] } },
+        title: {
+          type: DataTypes.STRING(MAX_LENGTH.title),
+          allowNull: false,
+          validate: { len: [1, MAX_LENGTH.title] },
+        },
+        body: { type: DataTypes.TEXT, allowNull: false, validate: { len: [0, MAX_LENGTH.body] } },
         published: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
         publishedAt: { type: DataTypes.DATE, allowNull: true },
         createdAt: { type: DataTypes.DATE, allowNull: false },

@@ -9,12 +9,9 @@ import {
 } from 'sequelize';
 import type { Post } from './post.model.js';
 
-export const ROLES = ['member', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { MAX_LENGTH, type ProfileLink, type Role, ROLES, USERNAME_PATTERN } from './fields.js';
 
-export const USERNAME_PATTERN = /^[a-z0-9_]{3,30}$/;
-export const PROFILE_LINKS = ['website', 'github'] as const;
-export type ProfileLink = (typeof PROFILE_LINKS)[number];
+export { PROFILE_LINKS, type ProfileLink, type Role, ROLES, USERNAME_PATTERN } from './fields.js';
 export type Profile = Partial<Record<ProfileLink, string>>;
 
 export class User extends Model<
@@ -44,18 +41,22 @@ export class User extends Model<
       {
         id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
         username: {
-          type: DataTypes.STRING(30),
+          type: DataTypes.STRING(MAX_LENGTH.username),
           allowNull: false,
           validate: { is: USERNAME_PATTERN },
         },
         email: {
-          type: DataTypes.STRING(254),
+          type: DataTypes.STRING(MAX_LENGTH.email),
           allowNull: false,
-          validate: { isEmail: true, len: [3, 254] },
+          validate: { isEmail: true, len: [3, MAX_LENGTH.email] },
         },
         passwordHash: { type: DataTypes.STRING(255), allowNull: false },
-        displayName: { type: DataTypes.STRING(50), allowNull: false, validate: { len: [1, 50] } },
-        bio: { type: DataTypes.TEXT, allowNull: false, defaultValue: '', validate: { len: [0, 1000] } },
+        displayName: {
+          type: DataTypes.STRING(MAX_LENGTH.displayName),
+          allowNull: false,
+          validate: { len: [1, MAX_LENGTH.displayName] },
+        },
+        bio: { type: DataTypes.TEXT, allowNull: false, defaultValue: '', validate: { len: [0, MAX_LENGTH.bio] } },
         role: {
           type: DataTypes.STRING(10),
           allowNull: false,

@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.js';
+import { USERNAME_PATTERN } from '../models/fields.js';
 
 export const PAGE_SIZE = 20;
 /**
@@ -25,7 +26,7 @@ export interface Position {
  */
 export const POST_CURSOR = /^(0|[1-9][0-9]{0,15})-([1-9][0-9]{0,9})$/;
 /** A user's cursor: the username (the users list is ordered by it). */
-export const USERNAME_CURSOR = /^[a-z0-9_]{3,30}$/;
+export const USERNAME_CURSOR = USERNAME_PATTERN;
 
 /** The query string (as an object) that opens a neighbouring page; {} is the first page. */
 export type PageQuery = { page?: number; after?: string; before?: string };

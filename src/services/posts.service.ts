@@ -1,9 +1,9 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import { toExcerpt } from '../markdown.js';
-import { Post, User } from '../models/index.js';
-import { type Actor, can } from '../policies.js';
+import { toExcerpt } from '../rendering/markdown.js';
+import { modelsOf, type Post } from '../models/index.js';
+import { type Actor, can } from './policies.js';
 import { keysetPage, offsetFor, PAGE_FETCH, type Page, type Position, POST_CURSOR } from './pagination.js';
 
 export interface PostInput {
@@ -69,6 +69,7 @@ export function toSummary(row: SummaryRow): PostSummary {
 }
 
 export function createPostsService(sequelize: Sequelize) {
+  const { Post, User } = modelsOf(sequelize);
   /**
    * Rows of a list of posts with their authors: one query, written out rather than built
    * by findAll (this is the hot path of the site), with every value bound. `filter` is SQL

@@ -1,9 +1,10 @@
 import { Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
 import { inTransaction } from '../db/transaction.js';
 import { ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
-import { User } from '../models/index.js';
-import { PROFILE_LINKS, type Profile, type Role } from '../models/user.model.js';
-import { type Actor, can } from '../policies.js';
+import { modelsOf, type User } from '../models/index.js';
+import { PROFILE_LINKS, type Role } from '../models/fields.js';
+import type { Profile } from '../models/user.model.js';
+import { type Actor, can } from './policies.js';
 import { translateUniqueViolation } from './db-errors.js';
 import { containsPattern, keysetPage, offsetFor, PAGE_FETCH, type Page, type Position } from './pagination.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -37,6 +38,9 @@ export interface UserSummary {
 /** What a request knows about who is logged in. */
 export type SessionUser = Pick<User, 'id' | 'username' | 'displayName' | 'role'>;
 
+/** An account as the profile's edit pages show and change it. */
+export type EditableUser = User;
+
 // Compared against when a login names no account, so that a wrong username costs the
 // same time as a wrong password and timing does not reveal which usernames exist.
 let decoyHash: Promise<string> | undefined;
@@ -50,6 +54,7 @@ export interface PasswordChange {
 const PUBLIC_ATTRIBUTES = ['id', 'username', 'displayName', 'bio', 'role', 'profile', 'postsCount', 'createdAt'];
 
 export function createUsersService(sequelize: Sequelize) {
+  const { User } = modelsOf(sequelize);
   /**
    * Refuses a change that would leave the site without an admin. The admin rows stay
    * locked until the transaction ends, so two admins demoting each other at once cannot

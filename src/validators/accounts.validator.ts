@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { body } from 'express-validator';
-import { USERNAME_PATTERN } from '../models/user.model.js';
+import { MAX_LENGTH, USERNAME_PATTERN } from '../models/fields.js';
 import { passwordProblem } from '../security/password-policy.js';
 import { NOT_TEXT, textField } from './common.js';
 
@@ -30,14 +30,16 @@ export const newPasswordRule = (field: string, username: (req: Request) => unkno
 export const emailRule = () =>
   textField('email')
     .toLowerCase()
-    .isLength({ max: 254 })
+    .isLength({ max: MAX_LENGTH.email })
     .withMessage('That email address is too long.')
     .bail()
     .isEmail()
     .withMessage('Enter an email address like name@example.com.');
 
 export const displayNameRule = () =>
-  textField('displayName').isLength({ max: 50 }).withMessage('Use at most 50 characters.');
+  textField('displayName')
+    .isLength({ max: MAX_LENGTH.displayName })
+    .withMessage(`Use at most ${MAX_LENGTH.displayName} characters.`);
 
 export const signupRules = [
   textField('username')

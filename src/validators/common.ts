@@ -10,6 +10,7 @@ import {
 } from 'express-validator';
 import { NotFoundError } from '../errors.js';
 import { MAX_PAGE, type Position, POST_CURSOR, USERNAME_CURSOR } from '../services/pagination.js';
+import { USERNAME_PATTERN } from '../models/fields.js';
 
 export type FieldErrors = Record<string, string>;
 
@@ -111,7 +112,8 @@ export const idParam: ValidationChain = param('id')
   .bail()
   .isInt({ max: 2_147_483_647 })
   .toInt();
-export const usernameParam: ValidationChain = param('username').matches(/^[A-Za-z0-9_]{3,30}$/);
+// Any case in a URL: /users/Maya reaches maya.
+export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));
 
 export interface ListQuery {
   position: Position;

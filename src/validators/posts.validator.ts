@@ -1,5 +1,5 @@
 import { body } from 'express-validator';
-import { BODY_MAX, TITLE_MAX } from '../models/post.model.js';
+import { MAX_LENGTH } from '../models/fields.js';
 import type { PostInput } from '../services/posts.service.js';
 import { textField } from './common.js';
 
@@ -11,14 +11,14 @@ export const postRules = [
     .notEmpty()
     .withMessage('Give your post a title.')
     .bail()
-    .isLength({ max: TITLE_MAX })
-    .withMessage(`Keep the title to ${TITLE_MAX} characters.`),
+    .isLength({ max: MAX_LENGTH.title })
+    .withMessage(`Keep the title to ${MAX_LENGTH.title} characters.`),
   textField('body', { multiline: true })
     .notEmpty()
     .withMessage('Write something in the body.')
     .bail()
-    .isLength({ max: BODY_MAX })
-    .withMessage(`Keep the body to ${BODY_MAX.toLocaleString('en')} characters.`),
+    .isLength({ max: MAX_LENGTH.body })
+    .withMessage(`Keep the body to ${MAX_LENGTH.body.toLocaleString('en')} characters.`),
   // An unticked checkbox sends nothing.
   body('published').default(false).isIn([false, 'on', 'true', '1']).toBoolean(),
 ];

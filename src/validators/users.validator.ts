@@ -1,5 +1,5 @@
 import { body } from 'express-validator';
-import { ROLES } from '../models/user.model.js';
+import { MAX_LENGTH, ROLES } from '../models/fields.js';
 import type { ProfileInput } from '../services/users.service.js';
 import { displayNameRule, emailRule, newPasswordRule } from './accounts.validator.js';
 import { NOT_TEXT, textField } from './common.js';
@@ -9,8 +9,8 @@ export type ProfileForm = ProfileInput;
 
 const linkRule = (field: string) =>
   textField(field)
-    .isLength({ max: 200 })
-    .withMessage('Use at most 200 characters.')
+    .isLength({ max: MAX_LENGTH.profileLink })
+    .withMessage(`Use at most ${MAX_LENGTH.profileLink} characters.`)
     .bail()
     .if((value: string) => value !== '')
     .isURL({ protocols: ['http', 'https'], require_protocol: true })
@@ -19,7 +19,9 @@ const linkRule = (field: string) =>
 export const profileRules = [
   displayNameRule().notEmpty().withMessage('Enter a display name.'),
   emailRule(),
-  textField('bio', { multiline: true }).isLength({ max: 1000 }).withMessage('Keep your bio to 1,000 characters.'),
+  textField('bio', { multiline: true })
+    .isLength({ max: MAX_LENGTH.bio })
+    .withMessage(`Keep your bio to ${MAX_LENGTH.bio.toLocaleString('en')} characters.`),
   linkRule('website'),
   linkRule('github'),
   body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),

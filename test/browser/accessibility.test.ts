@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContextOptions, Page, Response } from 'playwright-core';
 import { Post, User } from '../../src/models/index.js';
-import { type BrowserApp, chromiumMissing, startBrowserApp } from '../helpers/chromium.js';
-import { createPost, createUser } from '../helpers/factories.js';
-import type { BrowserGlobals, El } from './dom.js';
-import { describeViolations, focused, logIn, randomUsername, severeViolations } from './support.js';
+import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
+import { createPost, createUser } from '../support/factories.js';
+import type { BrowserGlobals, El } from '../support/dom.js';
+import { describeViolations, focused, loggedInState, randomUsername, severeViolations } from '../support/pages.js';
 
 type Who = 'anonymous' | 'member';
 
@@ -78,10 +78,7 @@ describe('accessibility', { skip: chromiumMissing }, () => {
     member = await createUser({ displayName: 'Grace Hopper' });
     ownPost = await createPost(b.db, member, { title: 'My own post', body: 'Written by *me*.' });
     await createPost(b.db, member, { title: 'My draft', published: false });
-    const page = await b.newPage();
-    await logIn(page, b.baseUrl, member);
-    memberState = await page.context().storageState();
-    await page.context().close();
+    memberState = await loggedInState(b, member);
   });
   after(async () => {
     await b?.close();

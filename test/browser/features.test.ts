@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page, Response } from 'playwright-core';
 import { Post, type User } from '../../src/models/index.js';
-import { type BrowserApp, chromiumMissing, startBrowserApp } from '../helpers/chromium.js';
-import { createPost, createUser } from '../helpers/factories.js';
-import type { El } from './dom.js';
-import { assertAccessible, logIn } from './support.js';
+import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
+import { createPost, createUser } from '../support/factories.js';
+import type { El } from '../support/dom.js';
+import { assertAccessible, logIn } from '../support/pages.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

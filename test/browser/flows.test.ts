@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Post, User } from '../../src/models/index.js';
-import { counterMismatches } from '../helpers/app.js';
-import { type BrowserApp, chromiumMissing, startBrowserApp } from '../helpers/chromium.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
-import { focused, logIn, mainText, randomUsername } from './support.js';
+import { counterMismatches } from '../support/sql.js';
+import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
+import { createPost, createUser, PASSWORD } from '../support/factories.js';
+import { focused, logIn, mainText, randomUsername } from '../support/pages.js';
 
 /**
  * The one-line messages shown after a redirect ("Your post is published."). Checked at the
@@ -145,7 +145,7 @@ describe('browser flows', { skip: chromiumMissing }, () => {
         await flashes.expect(page, '“Notes on parsers” was deleted.');
         assert.equal(await Post.findByPk(id), null);
         assert.equal((await user.reload()).postsCount, 0);
-        assert.equal(await counterMismatches(b.db), 0);
+        assert.equal(await counterMismatches(b.sql), 0);
         flashes.assertAll();
       });
 

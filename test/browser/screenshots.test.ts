@@ -7,10 +7,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContextOptions, Page, Response } from 'playwright-core';
 import type { Post, User } from '../../src/models/index.js';
-import { type BrowserApp, chromiumMissing, startBrowserApp } from '../helpers/chromium.js';
-import { createPost, createUser } from '../helpers/factories.js';
-import type { BrowserGlobals } from './dom.js';
-import { logIn } from './support.js';
+import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
+import { createPost, createUser } from '../support/factories.js';
+import type { BrowserGlobals } from '../support/dom.js';
+import { loggedInState } from '../support/pages.js';
 
 const SCREENSHOTS = path.resolve(__dirname, '../artifacts/screenshots');
 const WIDTHS = [375, 1280] as const;
@@ -67,10 +67,7 @@ describe('screenshots', { skip: chromiumMissing }, () => {
       ].join('\n'),
     });
     const member = await createUser({ displayName: 'Grace Hopper' });
-    const page = await b.newPage();
-    await logIn(page, b.baseUrl, member);
-    memberState = await page.context().storageState();
-    await page.context().close();
+    memberState = await loggedInState(b, member);
   });
   after(async () => {
     await b?.close();

@@ -4,23 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
-import {
-  counterMismatches,
-  createUsers,
-  killServers,
-  lockUser,
-  type Reply,
-  scalar,
-  send,
-  sleep,
-  sqlPool,
-  startServer,
-  type ServerProcess,
-  Visitor,
-  waitFor,
-  waitForLockWaiters,
-} from './support.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
+import { type Reply, send } from '../support/http.js';
+import { killServers, startServer, type ServerProcess } from '../support/server.js';
+import { counterMismatches, createUsers, lockUser, scalar, sqlPool, waitForLockWaiters } from '../support/sql.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 let database: TestDatabase;
 let db: pg.Pool;

@@ -5,19 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
-import {
-  createUsers,
-  killServers,
-  type Reply,
-  scalar,
-  send,
-  sqlPool,
-  startServer,
-  type ServerEnv,
-  type ServerProcess,
-  waitFor,
-} from './support.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { type Reply, send } from '../support/http.js';
+import { killServers, startServer, type ServerEnv, type ServerProcess } from '../support/server.js';
+import { createUsers, scalar, sqlPool } from '../support/sql.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'a-metrics-token';
 const SCRAPES = 6;

@@ -5,26 +5,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
+import { Visitor } from '../support/browser.js';
+import { postIdIn, type Reply, send } from '../support/http.js';
+import { type OwnPostgres, startOwnPostgres } from '../support/postgres.js';
+import { describeReplies, killServers, type ServerProcess, startServer } from '../support/server.js';
 import {
   counterMismatches,
   createUsers,
-  describeReplies,
-  killServers,
   lockUser,
-  now,
-  type OwnPostgres,
-  postIdIn,
-  type Reply,
-  send,
-  type ServerProcess,
-  sleep,
   sqlPool,
-  startOwnPostgres,
-  startServer,
   type TestUser,
-  Visitor,
   waitForLockWaiters,
-} from './support.js';
+} from '../support/sql.js';
+import { now, sleep } from '../support/wait.js';
 
 const ACQUIRE_TIMEOUT_MS = 1500;
 const CONNECT_TIMEOUT_MS = 1500;

@@ -9,22 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
-import { freePort } from '../helpers/ports.js';
-import {
-  counterMismatches,
-  createUsers,
-  csrfTokenIn,
-  killServers,
-  PASSWORD,
-  scalar,
-  send,
-  sqlPool,
-  startServer,
-  type ServerProcess,
-  Visitor,
-  waitFor,
-} from './support.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { freePort } from '../support/ports.js';
+import { csrfTokenIn, Visitor } from '../support/browser.js';
+import { PASSWORD } from '../support/factories.js';
+import { send } from '../support/http.js';
+import { killServers, startServer, type ServerProcess } from '../support/server.js';
+import { counterMismatches, createUsers, scalar, sqlPool } from '../support/sql.js';
+import { waitFor } from '../support/wait.js';
 
 const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((file) => fs.existsSync(file));
 const SERVER_CONNECTIONS = 3;
@@ -63,7 +55,7 @@ async function startPgBouncer(url: URL): Promise<number> {
       `default_pool_size = ${SERVER_CONNECTIONS}`,
       'max_client_conn = 200',
       // Session settings cannot ride on the startup packet through a pooler: the database
-      // carries them instead (ALTER DATABASE … SET, below and in the README).
+      // carries them instead (ALTER DATABASE … SET, below and in docs/configuration.md).
       'ignore_startup_parameters = statement_timeout,idle_in_transaction_session_timeout,extra_float_digits',
       `logfile = ${path.join(dir, 'pgbouncer.log')}`,
       `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,

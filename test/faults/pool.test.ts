@@ -4,25 +4,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
+import { postIdIn, type Reply, send } from '../support/http.js';
+import { describeReplies, killServers, type ServerProcess, startServer } from '../support/server.js';
 import {
   counterMismatches,
   createUsers,
-  describeReplies,
-  killServers,
   lockUser,
-  postIdIn,
-  type Reply,
   scalar,
-  send,
-  type ServerProcess,
   sqlPool,
-  startServer,
   type TestUser,
-  Visitor,
-  waitFor,
   waitForLockWaiters,
-} from './support.js';
+} from '../support/sql.js';
+import { waitFor } from '../support/wait.js';
 
 const POOL_MAX = 2;
 const ACQUIRE_TIMEOUT_MS = 1500;

@@ -11,8 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { freePort } from '../helpers/ports.js';
-import { ROOT, send, sleep, waitFor } from './support.js';
+import { freePort } from '../support/ports.js';
+import { send } from '../support/http.js';
+import { ROOT } from '../support/server.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 const ROOT_USER = process.getuid?.() === 0;
 // A fresh install's first start makes the cluster, migrates and seeds: slow on a busy machine.

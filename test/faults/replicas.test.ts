@@ -5,20 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import {
-  createUsers,
-  killServers,
-  type OwnPostgres,
-  send,
-  sleep,
-  sqlPool,
-  startOwnPostgres,
-  startServer,
-  type ServerProcess,
-  Visitor,
-  waitFor,
-} from './support.js';
-import { type Standby, startStandby } from './standby.js';
+import { Visitor } from '../support/browser.js';
+import { send } from '../support/http.js';
+import { type OwnPostgres, startOwnPostgres } from '../support/postgres.js';
+import { killServers, startServer, type ServerProcess } from '../support/server.js';
+import { createUsers, sqlPool } from '../support/sql.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { type Standby, startStandby } from '../support/standby.js';
 
 const APPLY_DELAY_MS = 2000;
 

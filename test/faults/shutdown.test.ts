@@ -7,26 +7,20 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
+import { postIdIn, type Reply, send } from '../support/http.js';
+import { describeReplies, killServers, startServer } from '../support/server.js';
 import {
   appConnections,
   counterMismatches,
   createUsers,
-  describeReplies,
-  killServers,
   lockUser,
-  now,
-  postIdIn,
-  type Reply,
   scalar,
-  send,
-  sleep,
   sqlPool,
-  startServer,
-  Visitor,
-  waitFor,
   waitForLockWaiters,
-} from './support.js';
+} from '../support/sql.js';
+import { now, sleep, waitFor } from '../support/wait.js';
 
 const IN_FLIGHT = 3;
 const HOLD_AFTER_SIGNAL_MS = 1000;

@@ -3,7 +3,10 @@
 // trust, which otherwise shows only as forms answering 403.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { killServers, send, startOwnPostgres, startServer, waitFor } from './support.js';
+import { send } from '../support/http.js';
+import { startOwnPostgres } from '../support/postgres.js';
+import { killServers, startServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 after(async () => {
   await killServers();

@@ -15,8 +15,12 @@ import { clientConfig, DatabaseTlsError, parseDatabaseUrl } from '../../src/db/c
 import { createDatabase } from '../../src/db/database.js';
 import { postgresPrograms } from '../../src/db/embedded.js';
 import { createSequelize, type PoolSettings } from '../../src/db/sequelize.js';
-import { freePort } from '../helpers/ports.js';
-import { killServers, PASSWORD, ROOT, send, startServer, Visitor, waitFor } from './support.js';
+import { freePort } from '../support/ports.js';
+import { Visitor } from '../support/browser.js';
+import { PASSWORD } from '../support/factories.js';
+import { send } from '../support/http.js';
+import { killServers, ROOT, startServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
 
 // Where the `postgres` user reaches them, also in a clone under a private directory.
 const { bin: BIN, runAs } = postgresPrograms();

@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import pino from 'pino';
 import { QueryTypes } from 'sequelize';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { Post } from '../../src/models/index.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createUser, PASSWORD } from '../helpers/factories.js';
+import { TEST_APP_CONFIG, useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createUser, PASSWORD } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 describe('health', () => {
   test('GET /healthz › 200', async () => {

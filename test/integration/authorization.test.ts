@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import type { Response } from 'supertest';
 import { Post, User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser, PASSWORD, hex } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
-const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
 const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
 const NEW_PASSWORD = 'a-brand-new-passphrase-42';
@@ -73,11 +65,7 @@ function profileOf(user: User, overrides: Fields = {}): Fields {
 /** A random hex token as long as `token` and different from it. */
 function wrongTokenLike(token: string): string {
   let wrong = token;
-  while (wrong === token)
-    wrong = crypto
-      .randomBytes(Math.ceil(token.length / 2))
-      .toString('hex')
-      .slice(0, token.length);
+  while (wrong === token) wrong = hex(Math.ceil(token.length / 2)).slice(0, token.length);
   return wrong;
 }
 

@@ -8,13 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { DEMO_POSTS, DEMO_USERS } from '../../seeders/data/demo-content.js';
-import { DEMO_ADMIN_USERNAME, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../../src/demo.js';
+import { DEMO_ADMIN_USERNAME, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../../src/db/demo.js';
 import { migrate, pendingMigrations, runSeeders } from '../../src/db/migrator.js';
 import { createSequelize } from '../../src/db/sequelize.js';
 import { hashPassword, verifyPassword } from '../../src/services/passwords.js';
-import { createTestDatabase, TEST_POOL } from '../helpers/app.js';
+import { createTestDatabase, TEST_POOL } from '../support/app.js';
+import { counterMismatches, scalar } from '../support/sql.js';
+import { ROOT } from '../support/server.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(
   path.dirname(require.resolve('sequelize-cli/package.json')),
   (
@@ -78,6 +79,7 @@ async function cliOk(url: string, ...args: string[]): Promise<CliResult> {
 
 interface Db {
   readonly url: string;
+  readonly pool: pg.Pool;
   rows<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   value<T>(sql: string, params?: unknown[]): Promise<T>;
   close(): Promise<void>;
@@ -89,13 +91,11 @@ async function freshDatabase(migrated: boolean): Promise<Db> {
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   const db: Db = {
     url: database.url,
+    pool,
     async rows<T>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as T[];
     },
-    async value<T>(sql: string, params: unknown[] = []) {
-      const result = await pool.query({ text: sql, values: params, rowMode: 'array' });
-      return (result.rows[0] as unknown[] | undefined)?.[0] as T;
-    },
+    value: <T>(sql: string, params: unknown[] = []) => scalar<T>(pool, sql, params),
     async close() {
       await pool.end();
       await database.drop();
@@ -127,10 +127,6 @@ const columnsOf = async (db: Db, table: string): Promise<string[]> =>
   ).map((r) => r.column_name);
 const metaNames = async (db: Db): Promise<string[]> =>
   (await db.rows<{ name: string }>(`SELECT name FROM "SequelizeMeta" ORDER BY name`)).map((r) => r.name);
-const counterMismatches = (db: Db): Promise<number> =>
-  db.value<number>(
-    `SELECT count(*)::int FROM users u WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)`,
-  );
 
 /**
  * Everything the migrations define for the app's tables, as text that two equal schemas
@@ -423,7 +419,7 @@ describe('db:seed:all on a migrated database', () => {
   });
 
   test('db:seed:all › every posts_count equals that user’s number of posts', async () => {
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
     const counted = await db.value<number>(`SELECT sum(posts_count)::int FROM users`);
     assert.equal(counted, DEMO_POSTS.length);
   });
@@ -443,7 +439,7 @@ describe('db:seed:all on a migrated database', () => {
     const before = await counts(db);
     await cliOk(db.url, 'db:seed:all');
     assert.deepEqual(await counts(db), before);
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
   });
 
   test('db:seed:undo:all › removes exactly the demo users and their posts; a real user and post survive', async () => {
@@ -473,7 +469,7 @@ describe('db:seed:all on a migrated database', () => {
       posts: DEMO_POSTS.length + 1,
       demoUsers: DEMO_USERS.length,
     });
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
   });
 });
 
@@ -494,7 +490,7 @@ describe('rebuilding a database: db:migrate:undo:all, db:migrate, db:seed:all', 
       posts: DEMO_POSTS.length,
       demoUsers: DEMO_USERS.length,
     });
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
   });
 });
 
@@ -521,7 +517,7 @@ describe('db:seed:all beside a real account named like a demo account', () => {
     const c = await counts(db);
     assert.equal(c.demoUsers, others.length);
     assert.equal(c.posts, 2 + DEMO_POSTS.filter((p) => p.author !== DEMO_ADMIN_USERNAME).length);
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
   });
 
   test(`a real user "${DEMO_ADMIN_USERNAME}" › db:seed:undo:all keeps them and their posts`, async () => {

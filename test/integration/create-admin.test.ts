@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { verifyPassword } from '../../src/services/passwords.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../support/app.js';
+import { ROOT } from '../support/server.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 let db: TestDatabase;
 let client: pg.Client;
 

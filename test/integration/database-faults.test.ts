@@ -5,7 +5,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/database.js';
-import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL } from '../helpers/app.js';
+import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL } from '../support/app.js';
 
 // Each case builds its own Database, which binds the models to it: this file has no
 // shared test app, so nothing else is left pointing at a closed pool.

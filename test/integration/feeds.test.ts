@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import request from 'supertest';
 import pino from 'pino';
 import { createApp } from '../../src/app.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { TEST_APP_CONFIG, useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
 const ATOM = 'http://www.w3.org/2005/Atom';
 // RFC 3339 date-time, as Atom (RFC 4287 §3.3) requires.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp({ publicUrl: 'https://posts.example.org' });
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp({ publicUrl: 'https://posts.example.org' });
 
 function children(parent: Element, name: string): Element[] {
   const found: Element[] = [];

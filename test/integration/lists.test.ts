@@ -1,20 +1,14 @@
 // Lists page by cursor: every post once, in order, both ways; cursors that stay
 // valid; searching posts; users found by any part of their names.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import type { User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 const titlesIn = (html: string): string[] =>
   [...html.matchAll(/<h3><a href="\/posts\/\d+">([^<]*)<\/a>/g)].map((match) => match[1]!);

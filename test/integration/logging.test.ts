@@ -12,10 +12,10 @@ import type { Express } from 'express';
 import request, { type Response } from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
-import { createLogger } from '../../src/logging.js';
-import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL, type TestDatabase } from '../helpers/app.js';
-import { Browser, csrfTokenIn } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { createLogger } from '../../src/observability/logging.js';
+import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL, type TestDatabase } from '../support/app.js';
+import { Browser, csrfTokenIn, findCsrfToken } from '../support/browser.js';
+import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
 type Line = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -90,7 +90,7 @@ function secretsOf(res: Response, into: Set<string>): void {
     const id = /^s:([^.]+)\./.exec(decoded)?.[1];
     if (id) into.add(id);
   }
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(res.text ?? '')?.[1];
+  const csrf = findCsrfToken(res.text ?? '');
   if (csrf) into.add(csrf);
 }
 

@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import type { User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { Browser, findCsrfToken } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
 const TTL_MS = 500;
 let t: TestApp;
@@ -71,7 +71,7 @@ describe('anonymous page cache', () => {
   test('a page that starts a session (a form with its CSRF token) is never shared', async () => {
     const a = await anonymous('/login');
     const b = await anonymous('/login');
-    const token = (html: string): string | undefined => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+    const token = findCsrfToken;
     assert.ok(a.headers['set-cookie'] && b.headers['set-cookie'], 'the login page set no cookie');
     assert.ok(token(a.text));
     assert.notEqual(token(a.text), token(b.text));

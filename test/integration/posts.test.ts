@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Post, User } from '../../src/models/index.js';
-import { counterMismatches, startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { counterMismatches } from '../support/sql.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
@@ -416,7 +411,7 @@ describe('CSRF', () => {
 });
 
 test('after everything above, every posts_count is exact', async () => {
-  assert.equal(await counterMismatches(t.db), 0);
+  assert.equal(await counterMismatches(t.sql), 0);
   assert.ok((await User.count()) > 0);
 });
 

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createPostsService } from '../../src/services/posts.service.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 

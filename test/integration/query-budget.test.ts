@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
 let t: TestApp;
 /** Statements the app ran through Sequelize, and through the session store's pool. */

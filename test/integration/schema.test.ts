@@ -2,19 +2,13 @@
 // tables exactly, and the database's own constraints must hold when the app is bypassed.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { type ModelStatic, QueryTypes, type Model, type ModelAttributeColumnOptions } from 'sequelize';
 import { Post, User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { createUser } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 interface ColumnDescription {
   type: string;

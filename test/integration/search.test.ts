@@ -11,17 +11,11 @@ import { QueryTypes, type Transaction } from 'sequelize';
 import type { Response } from 'supertest';
 import * as searchMigration from '../../migrations/20261201000100-add-posts-search.js';
 import { Post, type User } from '../../src/models/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 type HtmlElement = ReturnType<typeof DomUtils.findAll>[number];
 

@@ -6,9 +6,9 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { User } from '../../src/models/index.js';
 import { verifyPassword } from '../../src/services/passwords.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
 let t: TestApp;
 before(async () => {

@@ -10,9 +10,9 @@ import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser, PASSWORD } from '../helpers/factories.js';
+import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
 const PUBLIC_DIR = path.resolve(__dirname, '../../public');
 const IMMUTABLE = 'public, max-age=31536000, immutable';

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { DatabaseError, QueryTypes } from 'sequelize';
 import { inTransaction, isRetryable } from '../../src/db/transaction.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { createUser } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
+const t = useTestApp();
 
 /** A promise and the function that resolves it. */
 function signal(): { promise: Promise<void>; fire: () => void } {

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import { Post, User } from '../../src/models/index.js';
-import { counterMismatches, startTestApp, type TestApp } from '../helpers/app.js';
-import { Browser } from '../helpers/browser.js';
-import { createPost, createUser } from '../helpers/factories.js';
+import { useTestApp } from '../support/app.js';
+import { counterMismatches } from '../support/sql.js';
+import { Browser } from '../support/browser.js';
+import { createPost, createUser, hex } from '../support/factories.js';
 
-let t: TestApp;
-before(async () => {
-  t = await startTestApp();
-});
-after(async () => {
-  await t.close();
-});
-
-const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
+const t = useTestApp();
 
 const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
 
@@ -523,7 +515,7 @@ describe('DELETE /users/:username', () => {
     assert.ok(await Post.findByPk(bystanderPost.id));
     await bystander.reload();
     assert.equal(bystander.postsCount, 1);
-    assert.equal(await counterMismatches(t.db), 0);
+    assert.equal(await counterMismatches(t.sql), 0);
     assert.equal((await new Browser(t.app).get(`/users/${user.username}`)).status, 404);
   });
 
@@ -579,5 +571,5 @@ describe('DELETE /users/:username', () => {
 });
 
 test('after everything above, every posts_count is exact', async () => {
-  assert.equal(await counterMismatches(t.db), 0);
+  assert.equal(await counterMismatches(t.sql), 0);
 });

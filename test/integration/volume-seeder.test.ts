@@ -7,9 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { planVolume } from '../../seeders/volume/generate.js';
 import { settingsOf } from '../../seeders/volume/search-vectors.js';
-import { createTestDatabase } from '../helpers/app.js';
+import { createTestDatabase } from '../support/app.js';
+import { counterMismatches, scalar } from '../support/sql.js';
+import { ROOT } from '../support/server.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'node_modules/sequelize-cli/lib/sequelize');
 const SEEDER = '20261121000200-volume-data.ts';
 const USERS = 50;
@@ -61,6 +62,7 @@ function assertOk(result: CliResult): void {
 
 interface Db {
   readonly url: string;
+  readonly pool: pg.Pool;
   value<T>(sql: string, params?: unknown[]): Promise<T>;
 }
 
@@ -78,17 +80,13 @@ async function freshDatabase(): Promise<Db> {
   });
   return {
     url: database.url,
-    async value<T>(sql: string, params: unknown[] = []) {
-      const result = await pool.query({ text: sql, values: params, rowMode: 'array' });
-      return (result.rows[0] as unknown[] | undefined)?.[0] as T;
-    },
+    pool,
+    value: <T>(sql: string, params: unknown[] = []) => scalar<T>(pool, sql, params),
   };
 }
 
 const count = (db: Db, sql: string): Promise<number> => db.value<number>(`SELECT count(*)::int FROM ${sql}`);
 const volumeUsers = (db: Db): Promise<number> => count(db, `users WHERE ${IS_VOLUME}`);
-const counterMismatches = (db: Db): Promise<number> =>
-  count(db, `users u WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)`);
 /** Posts whose stored search vector is not what the search trigger's function computes. */
 const vectorMismatches = (db: Db): Promise<number> =>
   count(db, `posts WHERE search_vector IS DISTINCT FROM post_search_vector(title, body)`);
@@ -165,7 +163,7 @@ describe('volume seeder', () => {
   });
 
   test('posts_count is exact, drafts and published posts both present, dates valid', async () => {
-    assert.equal(await counterMismatches(a), 0);
+    assert.equal(await counterMismatches(a.pool), 0);
     const drafts = await count(a, 'posts WHERE NOT published AND published_at IS NULL');
     assert.ok(drafts > POSTS * 0.05 && drafts < POSTS * 0.3, `${drafts} drafts`);
     assert.equal(await count(a, 'posts p JOIN users u ON u.id = p.author_id WHERE p.created_at < u.created_at'), 0);
@@ -244,7 +242,7 @@ describe('volume seeder undo and safety', () => {
     assert.equal(await db.value<number>(`SELECT id FROM users`), id);
     assert.equal(await count(db, 'posts'), 1);
     assert.equal(await count(db, 'sessions'), 1);
-    assert.equal(await counterMismatches(db), 0);
+    assert.equal(await counterMismatches(db.pool), 0);
   });
 
   test('NODE_ENV=production is refused before anything is written; SEED_FORCE=1 allows it', async () => {

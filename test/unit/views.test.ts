@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { timeAgo, viewHelpers } from '../../src/views.js';
+import { timeAgo, viewHelpers } from '../../src/rendering/views.js';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
 const ago = (seconds: number): Date => new Date(NOW - seconds * 1000);

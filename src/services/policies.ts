@@ -1,0 +1,22 @@
+// Who may do what: every authorization decision of the app is made here.
+import type { Role } from '../models/fields.js';
+
+export interface Actor {
+  readonly id: number;
+  readonly role: Role;
+}
+
+const isAdmin = (actor: Actor | undefined): boolean => actor?.role === 'admin';
+
+export const can = {
+  viewPost: (actor: Actor | undefined, post: { authorId: number; published: boolean }): boolean =>
+    post.published || can.editPost(actor, post),
+  editPost: (actor: Actor | undefined, post: { authorId: number }): boolean =>
+    actor !== undefined && (isAdmin(actor) || actor.id === post.authorId),
+  editUser: (actor: Actor | undefined, user: { id: number }): boolean =>
+    actor !== undefined && (isAdmin(actor) || actor.id === user.id),
+  changeRole: (actor: Actor | undefined): boolean => isAdmin(actor),
+  // Only the account's owner, who knows the current password; admins cannot set it.
+  changePassword: (actor: Actor | undefined, user: { id: number }): boolean => actor?.id === user.id,
+  seeEmails: (actor: Actor | undefined): boolean => isAdmin(actor),
+};

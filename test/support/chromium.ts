@@ -1,0 +1,59 @@
+// A headless Chromium (Debian's, never a downloaded one) and the app served over HTTP for it to visit.
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { type Browser as Chromium, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
+import type { AppConfig } from '../../src/config.js';
+import { startTestApp, type TestApp } from './app.js';
+
+/** Debian's Chromium, or the one CHROMIUM_PATH names. Never a downloaded browser. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or undefined when they can (for `describe(…, { skip })`). */
+export const chromiumMissing: string | undefined = fs.existsSync(CHROMIUM_PATH)
+  ? undefined
+  : `no Chromium at ${CHROMIUM_PATH}: install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
+
+// As root on a closed network: no sandbox, and none of Chromium's calls home.
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+export interface BrowserApp extends TestApp {
+  /** http://127.0.0.1:PORT of the app, listening on a free loopback port. */
+  readonly baseUrl: string;
+  readonly chromium: Chromium;
+  /** A new page in a fresh context (own cookies); JavaScript on unless `javaScriptEnabled: false`. */
+  newPage(options?: BrowserContextOptions): Promise<Page>;
+}
+
+/** The app on its own database, served over HTTP, and a headless Chromium to visit it. */
+export async function startBrowserApp(config: Partial<AppConfig> = {}): Promise<BrowserApp> {
+  const app = await startTestApp(config);
+  const server: Server = app.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  return {
+    ...app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    chromium: browser,
+    async newPage(options = {}) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+      return context.newPage();
+    },
+    async close() {
+      await browser.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
+    },
+  };
+}

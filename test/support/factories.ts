@@ -1,0 +1,44 @@
+// Users and posts made straight in a test's database; PASSWORD logs any of the users in.
+import crypto from 'node:crypto';
+import type { Database } from '../../src/db/database.js';
+import { Post, User } from '../../src/models/index.js';
+import type { Role } from '../../src/models/user.model.js';
+import { hashPassword } from '../../src/services/passwords.js';
+import { createPostsService } from '../../src/services/posts.service.js';
+
+export const PASSWORD = 'a-good-long-password';
+
+/** `bytes` random bytes in hex: a suffix that keeps names unique. */
+export const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('hex');
+
+let passwordHash: Promise<string> | undefined;
+
+export async function createUser(
+  overrides: Partial<{ username: string; email: string; displayName: string; role: Role; bio: string }> = {},
+): Promise<User> {
+  passwordHash ??= hashPassword(PASSWORD);
+  const username = overrides.username ?? `u_${crypto.randomBytes(5).toString('hex')}`;
+  return User.create({
+    username,
+    email: overrides.email ?? `${username}@example.com`,
+    displayName: overrides.displayName ?? `User ${username}`,
+    passwordHash: await passwordHash,
+    role: overrides.role ?? 'member',
+    bio: overrides.bio ?? '',
+  });
+}
+
+/** A post written through the service, so the author's counter stays exact. */
+export async function createPost(
+  db: Database,
+  author: User,
+  overrides: Partial<{ title: string; body: string; published: boolean; publishedAt: Date }> = {},
+): Promise<Post> {
+  const post = await createPostsService(db.sequelize).create(author.id, {
+    title: overrides.title ?? `Post ${crypto.randomBytes(4).toString('hex')}`,
+    body: overrides.body ?? 'Some *Markdown* text.',
+    published: overrides.published ?? true,
+  });
+  if (overrides.publishedAt && post.published) await post.update({ publishedAt: overrides.publishedAt });
+  return post;
+}
