@@ -1,4 +1,5 @@
-// Every URL the app links or redirects to. Views get this object as `paths`.
+// Every URL of the app: the routes' patterns, and the links and redirects built from them.
+// Views get the builders as `paths`.
 
 import { assetUrl } from './rendering/assets.js';
 
@@ -13,10 +14,38 @@ function withQuery(path: string, query: Query = {}): string {
   return search ? `${path}?${search}` : path;
 }
 
-const user = (username: string): string => `/users/${encodeURIComponent(username)}`;
+/**
+ * Every route's pattern, written once: the routers mount these, and the link builders
+ * below fill them in, so a route and the links to it cannot drift apart.
+ */
+export const routes = {
+  home: '/',
+  signup: '/signup',
+  login: '/login',
+  logout: '/logout',
+  posts: {
+    index: '/posts',
+    feed: '/posts.atom',
+    new: '/posts/new',
+    show: '/posts/:id',
+    edit: '/posts/:id/edit',
+  },
+  users: {
+    index: '/users',
+    show: '/users/:username',
+    edit: '/users/:username/edit',
+    password: '/users/:username/password',
+    feed: '/users/:username/posts.atom',
+  },
+} as const;
+
+/** `pattern` with each `:name` replaced by its (encoded) value. */
+function fill(pattern: string, params: Record<string, string | number>): string {
+  return pattern.replace(/:(\w+)/g, (_match, name: string) => encodeURIComponent(String(params[name])));
+}
 
 export const paths = {
-  home: '/',
+  home: routes.home,
   // Getters, so that importing this module reads no file: public/ is hashed on first use.
   get stylesheet(): string {
     return assetUrl('site.css');
@@ -24,23 +53,23 @@ export const paths = {
   get favicon(): string {
     return assetUrl('favicon.svg');
   },
-  signup: '/signup',
-  login: (returnTo?: string) => withQuery('/login', { returnTo }),
-  logout: '/logout',
+  signup: routes.signup,
+  login: (returnTo?: string) => withQuery(routes.login, { returnTo }),
+  logout: routes.logout,
   posts: {
-    index: (query?: Query) => withQuery('/posts', query),
-    feed: '/posts.atom',
-    new: '/posts/new',
-    create: '/posts',
-    show: (id: number) => `/posts/${id}`,
-    edit: (id: number) => `/posts/${id}/edit`,
+    index: (query?: Query) => withQuery(routes.posts.index, query),
+    feed: routes.posts.feed,
+    new: routes.posts.new,
+    create: routes.posts.index,
+    show: (id: number) => fill(routes.posts.show, { id }),
+    edit: (id: number) => fill(routes.posts.edit, { id }),
   },
   users: {
-    index: (query?: Query) => withQuery('/users', query),
-    show: (username: string, query?: Query) => withQuery(user(username), query),
-    edit: (username: string) => `${user(username)}/edit`,
-    password: (username: string) => `${user(username)}/password`,
-    feed: (username: string) => `${user(username)}/posts.atom`,
+    index: (query?: Query) => withQuery(routes.users.index, query),
+    show: (username: string, query?: Query) => withQuery(fill(routes.users.show, { username }), query),
+    edit: (username: string) => fill(routes.users.edit, { username }),
+    password: (username: string) => fill(routes.users.password, { username }),
+    feed: (username: string) => fill(routes.users.feed, { username }),
   },
 } as const;
 

@@ -1,13 +1,14 @@
 import { Router } from 'express';
 import type { AccountsController } from '../controllers/accounts.controller.js';
 import type { RateLimits } from '../middleware/rate-limits.js';
+import { routes } from '../paths.js';
 import { loginRules, signupRules } from '../validators/accounts.validator.js';
 
 export function accountsRouter(accounts: AccountsController, limits: RateLimits): Router {
   return Router()
-    .get('/signup', accounts.signupForm)
-    .post('/signup', limits.signup, signupRules, accounts.signup)
-    .get('/login', accounts.loginForm)
-    .post('/login', limits.login, loginRules, accounts.login)
-    .post('/logout', accounts.logout);
+    .get(routes.signup, accounts.signupForm)
+    .post(routes.signup, limits.signup, signupRules, accounts.signup)
+    .get(routes.login, accounts.loginForm)
+    .post(routes.login, limits.login, loginRules, accounts.login)
+    .post(routes.logout, accounts.logout);
 }

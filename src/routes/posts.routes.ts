@@ -1,18 +1,19 @@
 import { Router } from 'express';
 import type { PostsController } from '../controllers/posts.controller.js';
 import { requireLogin } from '../middleware/auth.js';
+import { routes } from '../paths.js';
 import { idParam, postListQuery, searchOrderQuery, searchQuery } from '../validators/common.js';
 import { postRules } from '../validators/posts.validator.js';
 
 export function postsRouter(posts: PostsController): Router {
   return Router()
-    .get('/', posts.home)
-    .get('/posts', postListQuery, searchQuery, searchOrderQuery, posts.index)
-    .get('/posts.atom', posts.feed)
-    .get('/posts/new', requireLogin, posts.new)
-    .post('/posts', requireLogin, postRules, posts.create)
-    .get('/posts/:id', idParam, posts.show)
-    .get('/posts/:id/edit', requireLogin, idParam, posts.edit)
-    .put('/posts/:id', requireLogin, idParam, postRules, posts.update)
-    .delete('/posts/:id', requireLogin, idParam, posts.destroy);
+    .get(routes.home, posts.home)
+    .get(routes.posts.index, postListQuery, searchQuery, searchOrderQuery, posts.index)
+    .get(routes.posts.feed, posts.feed)
+    .get(routes.posts.new, requireLogin, posts.new)
+    .post(routes.posts.index, requireLogin, postRules, posts.create)
+    .get(routes.posts.show, idParam, posts.show)
+    .get(routes.posts.edit, requireLogin, idParam, posts.edit)
+    .put(routes.posts.show, requireLogin, idParam, postRules, posts.update)
+    .delete(routes.posts.show, requireLogin, idParam, posts.destroy);
 }

@@ -69,13 +69,20 @@ export const pageQuery: ValidationChain = query('page')
   .bail()
   .isInt({ max: MAX_PAGE })
   .toInt();
+// The largest id an integer column holds: ids beyond it name nothing, and PostgreSQL would
+// refuse to compare them.
+const MAX_ID = 2_147_483_647;
 const cursorQuery = (name: 'after' | 'before', pattern: RegExp): ValidationChain =>
   query(name).optional().isString().bail().matches(pattern);
+const postCursorQuery = (name: 'after' | 'before'): ValidationChain =>
+  cursorQuery(name, POST_CURSOR)
+    .bail()
+    .custom((value: string) => Number(POST_CURSOR.exec(value)?.[2]) <= MAX_ID);
 /** Where a list of posts starts: ?page=N, ?after=<cursor> or ?before=<cursor>. */
 export const postListQuery: ValidationChain[] = [
   pageQuery,
-  cursorQuery('after', POST_CURSOR),
-  cursorQuery('before', POST_CURSOR),
+  postCursorQuery('after'),
+  postCursorQuery('before'),
 ];
 export const userListQuery: ValidationChain[] = [
   pageQuery,
@@ -110,7 +117,7 @@ export const searchOrderQuery: ValidationChain = query('order')
 export const idParam: ValidationChain = param('id')
   .matches(/^[1-9][0-9]{0,9}$/)
   .bail()
-  .isInt({ max: 2_147_483_647 })
+  .isInt({ max: MAX_ID })
   .toInt();
 // Any case in a URL: /users/Maya reaches maya.
 export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));

@@ -113,6 +113,9 @@ describe('posts by cursor', () => {
     'after=01-5',
     'after=12345678901234567-1',
     'after=1-12345678901',
+    // Ten digits, but past an integer id: PostgreSQL would refuse the cast.
+    'after=1-3000000000',
+    'before=1-2147483648',
     'after=1-2&after=1-3',
     'after=1-2&before=1-3',
     'page=2&after=1-2',
