@@ -79,11 +79,7 @@ const postCursorQuery = (name: 'after' | 'before'): ValidationChain =>
     .bail()
     .custom((value: string) => Number(POST_CURSOR.exec(value)?.[2]) <= MAX_ID);
 /** Where a list of posts starts: ?page=N, ?after=<cursor> or ?before=<cursor>. */
-export const postListQuery: ValidationChain[] = [
-  pageQuery,
-  postCursorQuery('after'),
-  postCursorQuery('before'),
-];
+export const postListQuery: ValidationChain[] = [pageQuery, postCursorQuery('after'), postCursorQuery('before')];
 export const userListQuery: ValidationChain[] = [
   pageQuery,
   cursorQuery('after', USERNAME_CURSOR),
