@@ -10,10 +10,9 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      /** Called before each send; the request to send, built from `request`. */
       setupRequest?: (request: Request, context: Context) => Request;
       onResponse?: (status: number, body: string, context: Context, headers: Record<string, string | string[]>) => void;
-      /** Anything else is carried along untouched (bench/ tags each request with its kind). */
+      /** bench/ tags each request with its kind; autocannon carries it along. */
       [key: string]: unknown;
     }
 
@@ -22,31 +21,17 @@ declare module 'autocannon' {
       reqsMade: number;
       /** Responses after which the client stops (checked before each send). */
       responseMax: number | undefined;
-      requestIterator: {
-        currentRequest: Request;
-        /** A deep copy of it becomes `context` at the start of each pass over the requests. */
-        initialContext: Context;
-        context: Context;
-      };
+      requestIterator: { currentRequest: Request; initialContext: Context; context: Context };
     }
 
     interface Options {
       url: string;
       connections?: number;
-      /** Seconds. */
       duration?: number;
-      amount?: number;
-      /** Seconds before a request counts as timed out. */
       timeout?: number;
       headers?: Record<string, string>;
       requests?: Request[];
       setupClient?: (client: Client) => void;
-    }
-
-    interface Result {
-      errors: number;
-      timeouts: number;
-      duration: number;
     }
 
     interface Instance extends EventEmitter {
@@ -56,7 +41,7 @@ declare module 'autocannon' {
 
   function autocannon(
     options: autocannon.Options,
-    callback: (error: Error | null, result: autocannon.Result) => void,
+    callback: (error: Error | null, result: { duration: number }) => void,
   ): autocannon.Instance;
 
   export = autocannon;

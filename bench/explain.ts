@@ -1,38 +1,30 @@
-// Query plans at size: `npm run bench:explain`, sized by SEED_USERS and SEED_POSTS
-// (default 10,000 and 1,000,000).
-//   1. An embedded PostgreSQL in a temporary directory: migrated, the demo data, then the
-//      volume seeder through the real sequelize-cli.
-//   2. The app in this process (every request rendered: PAGE_CACHE_MS=0), every statement
-//      it sends recorded with its bound values; each page of the site requested once.
-//   3. Each recorded SELECT run again under EXPLAIN (ANALYZE, BUFFERS): the plan, its time,
-//      and whether it reads posts by a sequential scan.
-//   4. A Markdown report on stdout, saved as docs/query-plans.md. Exit code 1 when a page
-//      scans posts sequentially.
-import fs from 'node:fs';
+// Query plans at size: `npm run bench:explain`. An embedded PostgreSQL seeded the app's way;
+// the app in this process (every request rendered), every SELECT it sends recorded with its
+// bound values while each page of the site is requested once; each run again under EXPLAIN
+// (ANALYZE, BUFFERS). A Markdown report on stdout, saved as docs/query-plans.md; exit code 1
+// when a page reads posts by a sequential scan.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import pino from 'pino';
-import * as prettier from 'prettier';
 import { createApp } from '../src/app.js';
-import { clientConfig, parseDatabaseUrl } from '../src/db/connection.js';
 import { createDatabase } from '../src/db/database.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/db/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
 import { createPostsService } from '../src/services/posts.service.js';
-import { csrfTokenIn } from '../test/support/browser.js';
 import { TEST_APP_CONFIG } from '../test/support/app.js';
-import { EmbeddedServer, withClient } from './database.js';
-import { readPageTargets, seedDatabase } from './pages-database.js';
+import { csrfTokenIn } from '../test/support/browser.js';
+import { EmbeddedServer, readPageTargets, seedDatabase, withClient } from './database.js';
+import { readOptions, sizes } from './options.js';
 import { SEARCHES, searchPath } from './pages-search.js';
+import { saveMarkdown, table } from './report.js';
+import { type Cleanup, log, runScript } from './support.js';
 
-const ROOT = path.resolve(__dirname, '..');
-const REPORT_FILE = path.join(ROOT, 'docs/query-plans.md');
-const users = Number(process.env.SEED_USERS ?? 10_000);
-const posts = Number(process.env.SEED_POSTS ?? 1_000_000);
-
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
+const REPORT_FILE = 'docs/query-plans.md';
+const options = readOptions(
+  'Usage: npm run bench:explain -- [options]\n\nEXPLAIN (ANALYZE, BUFFERS) of every statement the pages run, saved as docs/query-plans.md;\nexit code 1 when a page reads posts by a sequential scan.',
+  sizes(10_000, 1_000_000),
+);
 
 interface Statement {
   sql: string;
@@ -100,150 +92,135 @@ async function explain(client: pg.Client, statement: Statement): Promise<Explain
   return { ...statement, plan, ms, seqScanOnPosts: /Seq Scan on posts\b/.test(plan), postsAccess: postsAccess(plan) };
 }
 
-async function main(): Promise<number> {
+async function run(cleanup: Cleanup): Promise<boolean> {
   const server = await EmbeddedServer.start();
-  try {
-    log(`seeding ${users} users and ${posts} posts…`);
-    await seedDatabase(server.url, users, posts);
-    const targets = await readPageTargets(server.url);
-    const heavy = await withClient(server.url, async (client) => {
-      const row = await client.query<{ id: number; cursor: string }>(
-        `SELECT u.id, (SELECT (extract(epoch FROM p.published_at) * 1000000)::bigint || '-' || p.id FROM posts p
-                        WHERE p.author_id = u.id AND p.published ORDER BY p.published_at DESC, p.id DESC
-                        OFFSET (u.posts_count / 2) LIMIT 1) AS cursor
-           FROM users u WHERE u.username = $1`,
-        [targets.heavyUser.username],
-      );
-      return row.rows[0]!;
-    });
+  cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
+  log(`seeding ${options.users} users and ${options.posts} posts…`);
+  await seedDatabase(server.url, options.users, options.posts);
+  const targets = await readPageTargets(server.url);
+  const heavy = await withClient(server.url, async (client) => {
+    const row = await client.query<{ id: number; cursor: string }>(
+      `SELECT u.id, (SELECT (extract(epoch FROM p.published_at) * 1000000)::bigint || '-' || p.id FROM posts p
+                      WHERE p.author_id = u.id AND p.published ORDER BY p.published_at DESC, p.id DESC
+                      OFFSET (u.posts_count / 2) LIMIT 1) AS cursor
+         FROM users u WHERE u.username = $1`,
+      [targets.heavyUser.username],
+    );
+    return row.rows[0]!;
+  });
 
-    const db = createDatabase(server.url, {
-      dbPoolMax: 4,
-      dbPoolMin: 0,
-      dbAcquireTimeoutMs: 30_000,
-      dbConnectTimeoutMs: 30_000,
-      dbStatementTimeoutMs: 0,
-      dbSlowQueryMs: Number.MAX_SAFE_INTEGER,
-    });
-    const recorded: Statement[] = [];
-    db.sequelize.addHook('afterQuery', (options, query) => {
-      const sql = (query as unknown as { sql: string }).sql;
-      if (/^\s*(SELECT|WITH)\b/i.test(sql)) recorded.push({ sql, bind: (options as { bind?: unknown[] }).bind ?? [] });
-    });
-    const app = createApp({
-      config: { ...TEST_APP_CONFIG, pageCacheMs: 0 },
-      db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'a-query-plans-session-secret-of-enough-length',
-    });
-    const listener = http.createServer(app).listen(0, '127.0.0.1');
-    await new Promise((resolve) => listener.once('listening', resolve));
-    const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  const db = createDatabase(server.url, {
+    dbPoolMax: 4,
+    dbPoolMin: 0,
+    dbAcquireTimeoutMs: 30_000,
+    dbConnectTimeoutMs: 30_000,
+    dbStatementTimeoutMs: 0,
+    dbSlowQueryMs: Number.MAX_SAFE_INTEGER,
+  });
+  const recorded: Statement[] = [];
+  db.sequelize.addHook('afterQuery', (queryOptions, query) => {
+    const sql = (query as unknown as { sql: string }).sql;
+    const bind = (queryOptions as { bind?: unknown[] }).bind ?? [];
+    if (/^\s*(SELECT|WITH)\b/i.test(sql)) recorded.push({ sql, bind });
+  });
+  const app = createApp({
+    config: { ...TEST_APP_CONFIG, pageCacheMs: 0 },
+    db,
+    logger: pino({ level: 'silent' }),
+    sessionSecret: 'a-query-plans-session-secret-of-enough-length',
+  });
+  const listener = http.createServer(app).listen(0, '127.0.0.1');
+  await new Promise((resolve) => listener.once('listening', resolve));
+  const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
 
-    const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
-    const pages: [string, string][] = [
-      ['home', '/'],
-      ['posts, first page', '/posts'],
-      ['posts, deep page (?after=)', `/posts?after=${targets.deepCursor}`],
-      ['posts, going back (?before=)', `/posts?before=${targets.deepCursor}`],
-      ['posts, page 50 by number', '/posts?page=50'],
-      ...SEARCHES.map((search): [string, string] => [`posts search, ${search.label}`, searchPath(search)]),
-      ['one post', `/posts/${targets.postId}`],
-      ['site feed', '/posts.atom'],
-      ['users', '/users'],
-      ['users search for “ann”', '/users?q=ann'],
-      [`busiest profile (${targets.heavyUser.postsCount} posts)`, profile],
-      ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.cursor}`],
-      ['busiest profile feed', `${profile}/posts.atom`],
-    ];
-    const byPage: [string, Statement[]][] = [];
-    const visitor = new Visitor(origin);
-    for (const [name, url] of pages) {
-      recorded.length = 0;
-      const status = await visitor.get(url);
-      if (status !== 200) throw new Error(`${url} answered ${status}`);
-      byPage.push([`${name}: \`GET ${url}\``, [...recorded]]);
-    }
-    // The owner's view of a profile lists drafts too, by when they were written.
+  const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
+  const pages: [string, string][] = [
+    ['home', '/'],
+    ['posts, first page', '/posts'],
+    ['posts, deep page (?after=)', `/posts?after=${targets.deepCursor}`],
+    ['posts, going back (?before=)', `/posts?before=${targets.deepCursor}`],
+    ['posts, page 50 by number', '/posts?page=50'],
+    ...SEARCHES.map((search): [string, string] => [`posts search, ${search.label}`, searchPath(search)]),
+    ['one post', `/posts/${targets.postId}`],
+    ['site feed', '/posts.atom'],
+    ['users', '/users'],
+    ['users search for “ann”', '/users?q=ann'],
+    [`busiest profile (${targets.heavyUser.postsCount} posts)`, profile],
+    ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.cursor}`],
+    ['busiest profile feed', `${profile}/posts.atom`],
+  ];
+  const byPage: [string, Statement[]][] = [];
+  const visitor = new Visitor(origin);
+  for (const [name, url] of pages) {
     recorded.length = 0;
-    await createPostsService(db.sequelize).listByAuthor({ authorId: heavy.id, includeDrafts: true, position: {} });
-    byPage.push(['busiest profile seen by its owner (drafts too)', [...recorded]]);
-    const admin = new Visitor(origin);
-    await admin.logIn(DEMO_ADMIN_USERNAME, DEMO_PASSWORD);
-    recorded.length = 0;
-    await admin.get('/users?q=example.com');
-    byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', [...recorded]]);
-
-    listener.close();
-    await db.close();
-
-    const client = new pg.Client(await clientConfig(parseDatabaseUrl(server.url)));
-    await client.connect();
-    const sections: string[] = [];
-    const summary: string[] = [
-      '| page | statements | slowest | posts read through | sequential scan on posts |',
-      '| --- | --: | --: | --- | --- |',
-    ];
-    let unexpected = 0;
-    try {
-      for (const [page, statements] of byPage) {
-        const explained: Explained[] = [];
-        for (const statement of statements) explained.push(await explain(client, statement));
-        const scans = explained.some((e) => e.seqScanOnPosts);
-        if (scans) unexpected++;
-        const slowest = Math.max(0, ...explained.map((e) => e.ms));
-        const access = [...new Set(explained.flatMap((e) => e.postsAccess))].join(', ') || '–';
-        summary.push(
-          `| ${page} | ${explained.length} | ${slowest.toFixed(2)} ms | ${access} | ${scans ? '**yes**' : 'no'} |`,
-        );
-        sections.push(`## ${page}`, '');
-        for (const e of explained) {
-          sections.push('```sql', e.sql.trim(), '```', '');
-          if (e.bind.length > 0) sections.push(`bound: \`${JSON.stringify(e.bind)}\``, '');
-          sections.push('```text', e.plan, '```', '');
-        }
-      }
-    } finally {
-      await client.end();
-    }
-
-    const report = [
-      '# Query plans',
-      '',
-      `Every statement the pages run, under \`EXPLAIN (ANALYZE, BUFFERS)\`, on ${targets.users.toLocaleString('en-US')} users ` +
-        `and ${targets.posts.toLocaleString('en-US')} posts (${targets.published.toLocaleString('en-US')} published), ` +
-        `${targets.postgresVersion.split(' on ')[0]}; made by \`npm run bench:explain\` on ` +
-        `${new Date().toISOString().slice(0, 10)}. Generated file: run it again rather than edit it.`,
-      '',
-      ...summary,
-      '',
-      'posts read through: the indexes of posts that the statements of the page use (bitmap: a bitmap index scan). ' +
-        'A post search (`src/services/post-search.ts`) first bounds how many posts can hold its words, from the ' +
-        "planner's estimate for each word (an `EXPLAIN` reading no row, not listed here). Up to " +
-        `${INDEX_CANDIDATES.toLocaleString('en-US')} it searches every published post through the full-text index ` +
-        '(`posts_search_idx`, a bitmap scan, the matches then sorted by date); past that, the newest ' +
-        `${RECENT_WINDOW.toLocaleString('en-US')} published posts, read through the date index ` +
-        `(\`posts_published_at_id_idx\`) until it has enough (${RELEVANCE_POOL} for best match, a page for newest first). ` +
-        'A query of stop words only runs no search.',
-      '',
-      ...sections,
-    ].join('\n');
-    const config = await prettier.resolveConfig(REPORT_FILE);
-    const formatted = await prettier.format(report, { ...config, filepath: REPORT_FILE });
-    fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
-    fs.writeFileSync(REPORT_FILE, formatted);
-    process.stdout.write(`${summary.join('\n')}\n\nsaved as ${path.relative(ROOT, REPORT_FILE)}\n`);
-    if (unexpected > 0) log(`${unexpected} page(s) read posts by a sequential scan`);
-    return unexpected > 0 ? 1 : 0;
-  } finally {
-    await server.dispose();
+    const status = await visitor.get(url);
+    if (status !== 200) throw new Error(`${url} answered ${status}`);
+    byPage.push([`${name}: \`GET ${url}\``, [...recorded]]);
   }
+  // The owner's view of a profile lists drafts too, by when they were written.
+  recorded.length = 0;
+  await createPostsService(db.sequelize).listByAuthor({ authorId: heavy.id, includeDrafts: true, position: {} });
+  byPage.push(['busiest profile seen by its owner (drafts too)', [...recorded]]);
+  const admin = new Visitor(origin);
+  await admin.logIn(DEMO_ADMIN_USERNAME, DEMO_PASSWORD);
+  recorded.length = 0;
+  await admin.get('/users?q=example.com');
+  byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', [...recorded]]);
+
+  listener.close();
+  await db.close();
+
+  const sections: string[] = [];
+  const rows: string[][] = [];
+  let unexpected = 0;
+  await withClient(server.url, async (client) => {
+    for (const [page, statements] of byPage) {
+      const explained: Explained[] = [];
+      for (const statement of statements) explained.push(await explain(client, statement));
+      const scans = explained.some((e) => e.seqScanOnPosts);
+      if (scans) unexpected++;
+      const slowest = Math.max(0, ...explained.map((e) => e.ms));
+      const access = [...new Set(explained.flatMap((e) => e.postsAccess))].join(', ') || '–';
+      rows.push([page, String(explained.length), `${slowest.toFixed(2)} ms`, access, scans ? '**yes**' : 'no']);
+      sections.push(`## ${page}`, '');
+      for (const e of explained) {
+        sections.push('```sql', e.sql.trim(), '```', '');
+        if (e.bind.length > 0) sections.push(`bound: \`${JSON.stringify(e.bind)}\``, '');
+        sections.push('```text', e.plan, '```', '');
+      }
+    }
+  });
+
+  const summary = table(
+    ['page', 'statements', 'slowest', 'posts read through', 'sequential scan on posts'],
+    'lrrll',
+    rows,
+  );
+  const report = [
+    '# Query plans',
+    '',
+    `Every statement the pages run, under \`EXPLAIN (ANALYZE, BUFFERS)\`, on ${targets.users.toLocaleString('en-US')} users ` +
+      `and ${targets.posts.toLocaleString('en-US')} posts (${targets.published.toLocaleString('en-US')} published), ` +
+      `${targets.postgresVersion.split(' on ')[0]}; made by \`npm run bench:explain\` on ` +
+      `${new Date().toISOString().slice(0, 10)}. Generated file: run it again rather than edit it.`,
+    '',
+    ...summary,
+    '',
+    'posts read through: the indexes of posts that the statements of the page use (bitmap: a bitmap index scan). ' +
+      'A post search (`src/services/post-search.ts`) first bounds how many posts can hold its words, from the ' +
+      "planner's estimate for each word (an `EXPLAIN` reading no row, not listed here). Up to " +
+      `${INDEX_CANDIDATES.toLocaleString('en-US')} it searches every published post through the full-text index ` +
+      '(`posts_search_idx`, a bitmap scan, the matches then sorted by date); past that, the newest ' +
+      `${RECENT_WINDOW.toLocaleString('en-US')} published posts, read through the date index ` +
+      `(\`posts_published_at_id_idx\`) until it has enough (${RELEVANCE_POOL} for best match, a page for newest first). ` +
+      'A query of stop words only runs no search.',
+    '',
+    ...sections,
+  ].join('\n');
+  await saveMarkdown(REPORT_FILE, report);
+  process.stdout.write(`${summary.join('\n')}\n\nsaved as ${REPORT_FILE}\n`);
+  if (unexpected > 0) log(`${unexpected} page(s) read posts by a sequential scan`);
+  return unexpected === 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runScript('bench:explain', run);

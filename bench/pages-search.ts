@@ -1,21 +1,22 @@
-// The searches the pages benchmark loads and `bench:explain` explains: what each one asks,
-// how many posts it matches on the benchmark's own data, and what its first page shows.
-import { RECENT_WINDOW } from '../src/services/post-search.js';
+// The searches `npm run bench` loads and `bench:explain` explains: what each one asks, how
+// many posts it matches on the run's data, what its first page shows, and its report section.
+import { INDEX_CANDIDATES, RECENT_WINDOW } from '../src/services/post-search.js';
 import { FORWARDED_HEADERS } from './app.js';
-import { withClient } from './database.js';
+import { type PageTargets, withClient } from './database.js';
+import type { Figures } from './driver.js';
+import { int, ms, percent, table } from './report.js';
 
 /** Searches are loaded at this many connections: a few people searching at once, not a crowd. */
 export const SEARCH_CONNECTIONS = 10;
 /** Each search's 99th percentile latency should stay under this at SEARCH_CONNECTIONS. */
 export const SEARCH_P99_TARGET_MS = 100;
 
+/** `share`: of the published posts the query was chosen to match; `extra`: not one of the seven the target is for. */
 export interface Search {
   label: string;
   q: string;
   order?: 'newest';
-  /** The share of published posts (0–1) the query was chosen to match; checked on the run's data. */
   share?: readonly [number, number];
-  /** Not one of the seven the target is set for. */
   extra?: boolean;
 }
 
@@ -29,8 +30,7 @@ export const SEARCHES: readonly Search[] = [
   { label: 'a rare word', q: 'onion', share: [1e-6, 0.001] },
   { label: 'a word in ~10 % of posts', q: 'budget', share: [0.05, 0.2] },
   { label: 'a word in ~50 % of posts', q: 'week', share: [0.3, 0.7] },
-  // Both words are in ~44 % of the posts, side by side in ~1 %: so many posts hold both
-  // that the app searches the newest posts only, as for the common words.
+  // Both words are in ~44 % of the posts, side by side in ~1 %: the app searches the newest posts only.
   { label: 'a phrase of two common words', q: '"quiet morning"' },
   { label: 'a word, excluding a common one', q: 'budget -week' },
   { label: 'stop words only', q: 'the and of' },
@@ -45,64 +45,54 @@ export function searchPath(search: Search): string {
   return `/posts?${query.toString().replace(/\+/g, '%20')}`;
 }
 
-/** The words of a query, as typed: `"quiet morning"` → quiet, morning; `budget -week` → budget, week. */
-const wordsOf = (q: string): string[] =>
-  q
-    .replace(/"/g, ' ')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => word.replace(/^-/, ''));
-
+/** The published posts a query matches: all, among the newest RECENT_WINDOW, and for each of its words. */
 export interface SearchMeasure {
-  /** The query has no word search can use: only stop words. */
   stopWordsOnly: boolean;
-  /** Published posts the query matches. */
   matches: number;
-  /** The matches among the newest RECENT_WINDOW published posts, all the app searches when many posts hold the words. */
   windowMatches?: number;
-  /** Each word of a query of several: the published posts it is in. */
   words: { word: string; matches: number }[];
 }
 
 /** How many published posts each search, and each word of a search of several, matches. */
-export async function measureSearches(url: string, searches: readonly Search[]): Promise<SearchMeasure[]> {
+export async function measureSearches(url: string): Promise<SearchMeasure[]> {
   return withClient(url, async (client) => {
+    const count = async (sql: string, values: unknown[]): Promise<number> =>
+      (await client.query<{ n: number }>(sql, values)).rows[0]!.n;
     const counted = new Map<string, number>();
     const matches = async (q: string): Promise<number> => {
-      let n = counted.get(q);
-      if (n === undefined) {
-        const result = await client.query<{ n: number }>(
+      const n =
+        counted.get(q) ??
+        (await count(
           `SELECT count(*)::int AS n FROM posts WHERE published AND search_vector @@ websearch_to_tsquery('english', $1)`,
           [q],
-        );
-        n = result.rows[0]!.n;
-        counted.set(q, n);
-      }
+        ));
+      counted.set(q, n);
       return n;
     };
     const measures: SearchMeasure[] = [];
-    for (const search of searches) {
+    for (const search of SEARCHES) {
       const parsed = await client.query<{ query: string }>(
         `SELECT websearch_to_tsquery('english', $1)::text AS query`,
         [search.q],
       );
-      const words = wordsOf(search.q);
+      const words = search.q
+        .replace(/"/g, ' ')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((word) => word.replace(/^-/, ''));
       const measure: SearchMeasure = {
         stopWordsOnly: parsed.rows[0]!.query === '',
         matches: await matches(search.q),
         words: [],
       };
-      if (words.length > 1) {
-        for (const word of words) measure.words.push({ word, matches: await matches(word) });
-      }
+      if (words.length > 1) for (const word of words) measure.words.push({ word, matches: await matches(word) });
       if (!measure.stopWordsOnly) {
-        const windowed = await client.query<{ n: number }>(
+        measure.windowMatches = await count(
           `SELECT count(*)::int AS n
              FROM (SELECT search_vector FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT $2) p
             WHERE search_vector @@ websearch_to_tsquery('english', $1)`,
           [search.q, RECENT_WINDOW],
         );
-        measure.windowMatches = windowed.rows[0]!.n;
       }
       measures.push(measure);
     }
@@ -110,13 +100,11 @@ export async function measureSearches(url: string, searches: readonly Search[]):
   });
 }
 
+/** A search's first page: its results, whether it said only the newest posts were searched, what was wrong. */
 export interface SearchPageCheck {
   ok: boolean;
-  /** Results on the first page. */
   hits: number;
-  /** The page said only the newest posts were searched. */
   recentOnly: boolean;
-  /** What was wrong, when not ok. */
   text: string;
 }
 
@@ -136,8 +124,184 @@ export async function checkSearchPage(
     return { ok: said && hits === 0, hits, recentOnly, text: said ? '' : 'did not say the search had only stop words' };
   }
   const findable = recentOnly ? (measure.windowMatches ?? 0) : measure.matches;
-  if (findable > 0 !== hits > 0) {
+  if (findable > 0 !== hits > 0)
     return { ok: false, hits, recentOnly, text: `showed ${hits} results where ${findable} posts match` };
-  }
   return { ok: true, hits, recentOnly, text: '' };
+}
+
+/** One round's load of a page: its figures, and what was wrong ("404 ×1200, 1 timeout"). */
+export interface Scenario {
+  label: string;
+  request: string;
+  connections: number;
+  figures: Figures;
+  problems: string;
+  rssMiB: number | undefined;
+}
+
+export interface SearchRow {
+  search: Search;
+  measure: SearchMeasure;
+  check: SearchPageCheck;
+  rounds: Scenario[];
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** A search's figures over its rounds: the medians, each round's p99, and every bad answer. */
+function searchFigures(row: SearchRow) {
+  const figures = row.rounds.map((round) => round.figures);
+  if (figures.length === 0) return undefined;
+  return {
+    perSecond: median(figures.map((f) => f.perSecond)),
+    p50Ms: median(figures.map((f) => f.p50Ms)),
+    p99Ms: median(figures.map((f) => f.p99Ms)),
+    p99sMs: figures.map((f) => f.p99Ms),
+    bad: figures.reduce((n, f) => n + f.bad, 0),
+    problems: row.rounds
+      .map((round) => round.problems)
+      .filter(Boolean)
+      .join('; '),
+  };
+}
+
+/** Each search's p99 against the target: for the seven the target is set for, or for the extra rows. */
+export function searchVerdict(rows: SearchRow[], extra: boolean): string {
+  const chosen = rows
+    .filter((row) => Boolean(row.search.extra) === extra)
+    .map((row) => ({ label: row.search.label, f: searchFigures(row) }));
+  if (chosen.length === 0 || chosen.some((row) => !row.f)) return 'not measured';
+  const measured = chosen.map((row) => ({ label: row.label, f: row.f! }));
+  const bad = measured.filter((row) => row.f.bad > 0);
+  if (bad.length > 0) return `not measured: bad answers to ${bad.map((row) => row.label).join(', ')}`;
+  const slow = measured.filter((row) => !(row.f.p99Ms < SEARCH_P99_TARGET_MS));
+  if (slow.length === 0)
+    return `MET (the slowest median p99: ${ms(Math.max(...measured.map((row) => row.f.p99Ms)))} ms)`;
+  return `MISSED: ${slow.map((row) => `${row.label} (median p99 ${ms(row.f.p99Ms)} ms)`).join(', ')}`;
+}
+
+/** The searches of one run; `command` is how it was started, `appLog` what the app logged (searches alone). */
+export interface SearchSection {
+  startedAt: Date;
+  command: string;
+  durationS: number;
+  warmUpS: number;
+  rounds: number;
+  targets: PageTargets;
+  rows: SearchRow[];
+  appLog?: string;
+}
+
+function matchesCell(row: SearchRow, published: number): string {
+  const { measure } = row;
+  if (measure.stopWordsOnly) return 'none: stop words only';
+  const all = `${int(measure.matches)} (${percent(measure.matches, published)})`;
+  if (measure.windowMatches === undefined) return all;
+  return row.check.recentOnly
+    ? `${all}; ${int(measure.windowMatches)} in the newest ${int(RECENT_WINDOW)}, the posts searched`
+    : `${all}, all posts searched`;
+}
+
+/** The searches of one run, between markers that let runs at other sizes sit beside it in one file. */
+export function renderSearchSection(section: SearchSection): string {
+  const { targets, rows } = section;
+  const when = section.startedAt.toISOString().replace('T', ' ').slice(0, 16);
+  const cells = rows.map((row) => {
+    const { check } = row;
+    const f = searchFigures(row);
+    return [
+      row.search.extra ? `${row.search.label} (extra)` : row.search.label,
+      `\`${searchPath(row.search)}\``,
+      matchesCell(row, targets.published),
+      check.ok ? String(check.hits) : `**${check.hits}** (${check.text})`,
+      f ? int(f.perSecond) : '–',
+      f ? ms(f.p50Ms) : '–',
+      f ? ms(f.p99Ms) : '–',
+      f ? f.p99sMs.map((p99) => Math.round(p99)).join(', ') : '–',
+      !f ? '–' : f.bad === 0 ? '0' : `**${int(f.bad)}** (${f.problems})`,
+      !f ? '–' : f.p99Ms < SEARCH_P99_TARGET_MS ? 'yes' : '**no**',
+    ];
+  });
+  const words = rows
+    .filter((row) => row.measure.words.length > 0 && !row.measure.stopWordsOnly)
+    .map(
+      (row) =>
+        `“${row.search.q}”: ${row.measure.words.map((w) => `${w.word} ${percent(w.matches, targets.published)}`).join(', ')}`,
+    );
+  const offBand = rows.flatMap((row) => {
+    const [low, high] = row.search.share ?? [0, 1];
+    const share = row.measure.matches / Math.max(1, targets.published);
+    return share < low || share > high
+      ? [
+          `- **“${row.search.q}” matched ${percent(row.measure.matches, targets.published)} of the published posts, outside the ${percent(low, 1)}–${percent(high, 1)} it was chosen for**.`,
+        ]
+      : [];
+  });
+  return [
+    `<!-- search posts=${targets.posts} -->`,
+    '',
+    `## Search at ${int(targets.posts)} posts`,
+    '',
+    `Measured by \`${section.command}\` on ${when} UTC, on ${int(targets.users)} users and ${int(targets.posts)} posts ` +
+      `(${int(targets.published)} published): \`GET /posts?q=…\` on the app with every request rendered ` +
+      `(\`PAGE_CACHE_MS=0\`), ${SEARCH_CONNECTIONS} connections; ${section.rounds} round${section.rounds === 1 ? '' : 's'}, ` +
+      `each loading every search in turn for a ${section.warmUpS} s warm-up not counted, then ${section.durationS} s. ` +
+      'Best match first (relevance), unless the row says newest first. ' +
+      `Target: p99 under ${SEARCH_P99_TARGET_MS} ms for each of the seven searches; the rows marked extra are more of the same.`,
+    '',
+    ...table(
+      [
+        'search',
+        'request',
+        'matching published posts',
+        'results on page 1',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'p99 ms by round',
+        'errors',
+        `p99 < ${SEARCH_P99_TARGET_MS} ms`,
+      ],
+      'llrrrrrrrl',
+      cells,
+    ),
+    '',
+    '- matching published posts: what the query matches among all published posts (and the share of them); when ' +
+      `more than ${int(INDEX_CANDIDATES)} posts may hold its words, the app searches the newest ${int(RECENT_WINDOW)} only ` +
+      '(the page says so), where it matches the second figure. ' +
+      'results on page 1: counted in the page fetched once before the load. req/s, p50 and p99: the medians ' +
+      'of the rounds; errors: over all rounds.',
+    ...(words.length > 0 ? [`- each word alone, share of the published posts: ${words.join('; ')}.`] : []),
+    ...offBand,
+    `- p99 under ${SEARCH_P99_TARGET_MS} ms at ${SEARCH_CONNECTIONS} connections, the seven searches: ${searchVerdict(rows, false)}; ` +
+      `the extra rows: ${searchVerdict(rows, true)}.`,
+    ...(section.appLog === undefined ? [] : [`- the app logged: ${section.appLog}.`]),
+    '',
+    '<!-- /search -->',
+    '',
+  ].join('\n');
+}
+
+const SEARCH_SECTION = /<!-- search posts=(\d+) -->[\s\S]*?<!-- \/search -->\n*/g;
+
+/** The search sections of a report, by the number of posts they were measured on. */
+export function searchSectionsOf(markdown: string): Map<number, string> {
+  return new Map([...markdown.matchAll(SEARCH_SECTION)].map((match) => [Number(match[1]), match[0].trimEnd()]));
+}
+
+/** The report with these search sections, in ascending size, where its first one was (else before the targets). */
+export function withSearchSections(markdown: string, sections: Map<number, string>): string {
+  const first = markdown.search(SEARCH_SECTION);
+  const rest = markdown.replace(SEARCH_SECTION, '');
+  const targets = rest.indexOf('## Targets');
+  const at = first >= 0 ? first : targets >= 0 ? targets : rest.length;
+  const block = [...sections]
+    .sort(([a], [b]) => a - b)
+    .map(([, section]) => `${section.trimEnd()}\n\n`)
+    .join('');
+  return rest.slice(0, at) + block + rest.slice(at);
 }

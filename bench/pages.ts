@@ -1,195 +1,159 @@
-// Pages benchmark: `npm run bench`, or
-//   SEED_USERS=10000 SEED_POSTS=200000 BENCH_DURATION=10 BENCH_CONNECTIONS=50 BENCH_ROUNDS=5 npm run bench
-//
-//   1. An embedded PostgreSQL in a temporary directory: migrated, the demo data (an admin
-//      with a known password), then the volume seeder through the real sequelize-cli
-//      (SEED_USERS users, default 10,000; SEED_POSTS posts, default 200,000).
-//   2. The app (`src/server.ts`, NODE_ENV=production) and ../shared/bench/reference-server.mjs,
-//      each a process of its own on a free loopback port.
-//   3. Per scenario, a 2 s warm-up, then BENCH_DURATION s (10) of autocannon at
-//      BENCH_CONNECTIONS (50): the first page of /posts, a page deep in it (?after=, 90 % in),
-//      one post, the profile of the user with the most posts; then the searches of
-//      bench/pages-search.ts at 10 connections, each looked at once first, then loaded in
-//      turn for BENCH_SEARCH_ROUNDS rounds (3), the medians reported; then the comparison
-//      of /posts with the reference (../shared/bench/compare.mjs, BENCH_ROUNDS rounds at 50
-//      connections); last, logged-in POST /posts at 10 connections (writes change the list).
-//   4. One Markdown report on stdout, saved as docs/benchmarks.md; progress goes to stderr.
-//
-// BENCH_ONLY=search runs step 3's searches alone (a million posts take long enough to seed)
-// and replaces only its own size's search section of docs/benchmarks.md.
-//
-// Exit code 1 when any scenario had errors, timeouts or unexpected statuses, or the run
-// failed; missed targets are reported, not a failure. Loopback only; every load is bounded.
+// Pages benchmark: the app's pages under a bounded autocannon load on loopback, side by side
+// with ../shared/bench/reference-server.mjs; one Markdown report on stdout, saved as
+// docs/benchmarks.md (progress on stderr). Exit code 1 when any scenario had errors, timeouts
+// or unexpected statuses; missed targets are reported, not a failure.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type autocannon from 'autocannon';
-import * as prettier from 'prettier';
 import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
-import { AppProcess, FORWARDED_HEADERS } from './app.js';
-import { EmbeddedServer } from './database.js';
-import { type PageTargets, readPageTargets, seedDatabase } from './pages-database.js';
-import { badAnswers, type KindFigures, runLoad, unexpectedStatuses } from './pages-load.js';
-import { compare, type Comparison, ReferenceServer, REFERENCE_DIR, referenceToolsPresent } from './pages-reference.js';
 import {
-  renderReport,
+  type AppProcess,
+  compare,
+  type Comparison,
+  FORWARDED_HEADERS,
+  REFERENCE_DIR,
+  referenceToolsPresent,
+  startApp,
+  startReference,
+} from './app.js';
+import { EmbeddedServer, type PageTargets, readPageTargets, seedDatabase } from './database.js';
+import { figuresOf, logIn, runLoad, type Session, writeAndFollow, writeOnce } from './driver.js';
+import { readOptions, sizes } from './options.js';
+import {
+  checkSearchPage,
+  measureSearches,
   renderSearchSection,
-  type ReportInput,
-  type ScenarioResult,
+  type Scenario,
+  SEARCH_CONNECTIONS,
+  SEARCH_P99_TARGET_MS,
+  SEARCHES,
   type SearchRow,
   type SearchSection,
+  searchPath,
   searchSectionsOf,
+  searchVerdict,
   withSearchSections,
-} from './pages-report.js';
-import { checkSearchPage, measureSearches, SEARCH_CONNECTIONS, SEARCHES, searchPath } from './pages-search.js';
-import { logIn, type Session, writeAndFollow, writeOnce } from './sessions.js';
-import { type Cleanup, rssMiB, runWithCleanup } from './support.js';
+} from './pages-search.js';
+import { int, mib, ms, saveMarkdown, statusList, table } from './report.js';
+import { type Cleanup, log, ROOT, rssMiB, runScript } from './support.js';
 
-const ROOT = path.resolve(__dirname, '..');
-const REPORT_FILE = path.join(ROOT, 'docs/benchmarks.md');
+const REPORT_FILE = 'docs/benchmarks.md';
 const WARM_UP_S = 2;
-// The comparison is defined at 50 connections, whatever BENCH_CONNECTIONS says.
+// The comparison is defined at 50 connections, whatever --connections says.
 const COMPARE_CONNECTIONS = 50;
 // People writing posts are far fewer than people reading them.
 const WRITE_CONNECTIONS = 10;
+// The targets the pages are held to.
+const REFERENCE_TARGET = 0.7;
+const DEEP_TARGET = 1.5;
 
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
+const options = readOptions(
+  `Usage: npm run bench -- [options]
 
-interface Options {
-  users: number;
-  posts: number;
-  durationS: number;
-  connections: number;
-  rounds: number;
-  searchRounds: number;
-  /** Run only this part of the benchmark. */
-  only: 'search' | undefined;
-}
-
-function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got "${raw}"`);
-  }
-  return value;
-}
-
-function readOptions(env: NodeJS.ProcessEnv): Options {
-  return {
-    users: count(env, 'SEED_USERS', 10_000, 1, 1_000_000),
-    posts: count(env, 'SEED_POSTS', 200_000, 100, 50_000_000),
-    durationS: count(env, 'BENCH_DURATION', 10, 1, 600),
-    connections: count(env, 'BENCH_CONNECTIONS', 50, 1, 1000),
-    rounds: count(env, 'BENCH_ROUNDS', 5, 1, 25),
-    searchRounds: count(env, 'BENCH_SEARCH_ROUNDS', 3, 1, 25),
-    only: only(env),
-  };
-}
-
-function only(env: NodeJS.ProcessEnv): Options['only'] {
-  const raw = env.BENCH_ONLY?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  if (raw !== 'search') throw new Error(`BENCH_ONLY must be "search" (the searches alone), got "${raw}"`);
-  return raw;
-}
+An embedded PostgreSQL with the demo and volume data; the app (production mode) and the
+reference server; per scenario a ${WARM_UP_S} s warm-up, then --duration s of autocannon: the first
+page of /posts, a deep page, one post, the busiest profile; the searches at ${SEARCH_CONNECTIONS}
+connections, --search-rounds rounds; GET /posts against the reference (compare.mjs, --rounds
+rounds at ${COMPARE_CONNECTIONS} connections); last, logged-in POST /posts at ${WRITE_CONNECTIONS} connections.
+--only search runs the searches alone and replaces only their section of ${REPORT_FILE}.`,
+  {
+    ...sizes(10_000, 200_000),
+    duration: { env: 'BENCH_DURATION', help: 'seconds per scenario', min: 1, max: 600, fallback: 10 },
+    connections: {
+      env: 'BENCH_CONNECTIONS',
+      help: 'connections of the page scenarios',
+      min: 1,
+      max: 1000,
+      fallback: 50,
+    },
+    rounds: { env: 'BENCH_ROUNDS', help: 'rounds of the comparison', min: 1, max: 25, fallback: 5 },
+    searchRounds: { env: 'BENCH_SEARCH_ROUNDS', help: 'rounds of the searches', min: 1, max: 25, fallback: 3 },
+    only: { env: 'BENCH_ONLY', help: 'run only this part: search', choices: ['search'] },
+  },
+);
 
 const is2xx = (status: number): boolean => status >= 200 && status < 300;
 
-/** What went wrong in some kinds of request, e.g. "404 ×120, 3 timeouts". */
-function problems(
-  parts: { label: string; figures: KindFigures | undefined; expected: (s: number) => boolean }[],
-): string {
-  const described = parts.flatMap(({ label, figures, expected }) => {
-    if (!figures || badAnswers(figures) === 0) return [];
-    const items = [
-      unexpectedStatuses(figures, expected),
-      figures.errors ? `${figures.errors} connection errors` : '',
-      figures.timeouts ? `${figures.timeouts} timeouts` : '',
-    ].filter(Boolean);
-    return [`${label}${items.join(', ')}`];
-  });
-  return described.join('; ');
+/** What went wrong, e.g. "POST: 500 ×2, 3 timeouts". */
+function problems(parts: [string, ReturnType<typeof figuresOf>, (status: number) => boolean][]): string {
+  return parts
+    .filter(([, f]) => f.bad > 0)
+    .map(([label, f, keep]) => {
+      const items = [
+        statusList(f.statuses, keep),
+        f.errors ? `${f.errors} connection errors` : '',
+        f.timeouts ? `${f.timeouts} timeouts` : '',
+      ];
+      return label + items.filter(Boolean).join(', ');
+    })
+    .join('; ');
 }
 
 async function readScenario(
   app: AppProcess,
   label: string,
-  requestPath: string,
-  options: Pick<Options, 'connections' | 'durationS'>,
+  request: string,
+  connections: number,
   signal: AbortSignal,
-): Promise<ScenarioResult> {
-  log(`${label}: GET ${requestPath}, ${options.connections} connections, ${WARM_UP_S} s + ${options.durationS} s…`);
+): Promise<Scenario> {
+  log(`${label}: GET ${request}, ${connections} connections, ${WARM_UP_S} s + ${options.duration} s…`);
   const load = {
     origin: app.origin,
-    connections: options.connections,
-    requests: [{ kind: 'read', method: 'GET', path: requestPath }],
-    expected: (_kind: string, status: number) => is2xx(status),
+    connections,
+    requests: [{ kind: 'read', method: 'GET', path: request }],
+    expected: (_: string, status: number) => is2xx(status),
     signal,
   };
   await runLoad({ ...load, durationS: WARM_UP_S });
-  const figures = (await runLoad({ ...load, durationS: options.durationS })).get('read');
+  const measured = await runLoad({ ...load, durationS: options.duration });
+  if (signal.aborted) throw new Error('the load was interrupted');
   // Connection errors by the thousand mean the app is gone: say so rather than go on.
-  if (!app.running) {
+  if (!app.running)
     throw new Error(`the app exited (code ${await app.onExit()}) during “${label}”:\n${app.tail(10).join('\n')}`);
-  }
-  const result: ScenarioResult = {
+  const figures = figuresOf([measured.byKind.get('read')], measured.windowMs);
+  log(`  ${Math.round(figures.perSecond)} req/s, p99 ${Math.round(figures.p99Ms)} ms, errors ${figures.bad}`);
+  return {
     label,
-    method: 'GET',
-    path: requestPath,
-    connections: options.connections,
+    request: `GET ${request}`,
+    connections,
     figures,
-    bad: badAnswers(figures),
-    problems: problems([{ label: '', figures, expected: is2xx }]),
+    problems: problems([['', figures, is2xx]]),
     rssMiB: rssMiB(app.pid),
   };
-  log(
-    `  ${Math.round(figures?.perSecond ?? 0)} req/s, p99 ${Math.round(figures?.p99Ms ?? NaN)} ms, errors ${result.bad}`,
-  );
-  return result;
 }
 
-async function writeScenario(app: AppProcess, options: Options, signal: AbortSignal): Promise<ScenarioResult> {
+async function writeScenario(app: AppProcess, signal: AbortSignal): Promise<Scenario> {
   const label = 'publish a post, logged in';
   log(`${label}: logging in ${WRITE_CONNECTIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
   const sessions: Session[] = [];
   for (let i = 0; i < WRITE_CONNECTIONS; i++) sessions.push(await logIn(app.origin, DEMO_ADMIN_USERNAME));
   await writeOnce(app.origin, sessions[0]!);
-  log(`${label}: POST /posts, ${WRITE_CONNECTIONS} connections, ${WARM_UP_S} s + ${options.durationS} s…`);
+  log(`${label}: POST /posts, ${WRITE_CONNECTIONS} connections, ${WARM_UP_S} s + ${options.duration} s…`);
   const expected = (kind: string, status: number): boolean => status === (kind === 'write' ? 303 : 200);
   const load = {
     origin: app.origin,
     connections: WRITE_CONNECTIONS,
     requests: writeAndFollow('Benchmark post'),
     expected,
-    setupClient: (client: autocannon.Client, index: number) => {
-      const session = sessions[index % sessions.length];
-      client.requestIterator.initialContext = { session };
-      client.requestIterator.context = { session };
-    },
+    sessions,
     signal,
   };
   await runLoad({ ...load, durationS: WARM_UP_S });
-  const measured = await runLoad({ ...load, durationS: options.durationS });
-  const [write, follow] = [measured.get('write'), measured.get('follow')];
-  const result: ScenarioResult = {
+  const measured = await runLoad({ ...load, durationS: options.duration });
+  const write = figuresOf([measured.byKind.get('write')], measured.windowMs);
+  const follow = figuresOf([measured.byKind.get('follow')], measured.windowMs);
+  log(`  ${Math.round(write.perSecond)} posts/s, p99 ${Math.round(write.p99Ms)} ms, errors ${write.bad + follow.bad}`);
+  return {
     label,
-    method: 'POST',
-    path: '/posts',
+    request: 'POST /posts',
     connections: WRITE_CONNECTIONS,
-    figures: write,
-    bad: badAnswers(write) + badAnswers(follow),
+    figures: { ...write, bad: write.bad + follow.bad },
     problems: problems([
-      { label: 'POST: ', figures: write, expected: (status) => status === 303 },
-      { label: 'GET of the new post: ', figures: follow, expected: (status) => status === 200 },
+      ['POST: ', write, (s) => s === 303],
+      ['GET of the new post: ', follow, (s) => s === 200],
     ]),
     rssMiB: rssMiB(app.pid),
   };
-  log(
-    `  ${Math.round(write?.perSecond ?? 0)} posts/s, p99 ${Math.round(write?.p99Ms ?? NaN)} ms, errors ${result.bad}`,
-  );
-  return result;
 }
 
 /** One look at the deep page before the load: does it list the posts after its cursor? */
@@ -197,272 +161,266 @@ async function checkDeepPage(
   origin: string,
   deepPath: string,
   targets: PageTargets,
-): Promise<ReportInput['deepCheck']> {
+): Promise<{ ok: boolean; text: string }> {
   const res = await fetch(origin + deepPath, { redirect: 'manual', headers: FORWARDED_HEADERS });
   const html = await res.text();
   if (!is2xx(res.status)) return { ok: false, text: `\`GET ${deepPath}\` answered ${res.status}` };
-  if (targets.deepFirstId === undefined || html.includes(`href="/posts/${targets.deepFirstId}"`)) {
+  if (targets.deepFirstId === undefined || html.includes(`href="/posts/${targets.deepFirstId}"`))
     return { ok: true, text: 'it listed the posts after its cursor' };
-  }
-  if (html.includes(`href="/posts/${targets.newestId}"`)) {
+  if (html.includes(`href="/posts/${targets.newestId}"`))
     return { ok: false, text: '`?after=` answered with the first page (keyset pagination not in place yet?)' };
-  }
   return { ok: false, text: `it did not list post ${targets.deepFirstId}, the one after its cursor` };
 }
 
-async function startApp(
-  url: string,
-  cleanup: Cleanup,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ app: AppProcess; logPath: string }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'users-and-posts-bench-app-'));
-  cleanup.add('remove the app data directory', () => fs.rmSync(dataDir, { recursive: true, force: true }));
-  const logPath = path.join(dataDir, 'app.log');
-  const app = await AppProcess.launch(url, dataDir, logPath, env);
-  cleanup.add('stop the app', async () => {
-    const code = await app.stop();
-    if (code !== 0) log(`the app exited with code ${code}:\n${app.tail(5).join('\n')}`);
-  });
-  await app.waitUntilHealthy();
-  return { app, logPath };
-}
-
-async function format(markdown: string): Promise<string> {
-  const config = await prettier.resolveConfig(REPORT_FILE);
-  return prettier.format(markdown, { ...config, filepath: REPORT_FILE });
-}
-
-/** The app's warnings and errors (it logs nothing below), by level and message. */
-function appLogSummary(logPath: string): string {
-  const groups = new Map<string, { count: number; maxMs: number | undefined }>();
-  for (const line of fs.readFileSync(logPath, 'utf8').split('\n')) {
-    let entry: { level?: number; msg?: string; durationMs?: number };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue;
-    }
-    const key = `${(entry.level ?? 0) >= 50 ? 'error' : 'warning'} “${entry.msg ?? '(no message)'}”`;
-    const group = groups.get(key) ?? { count: 0, maxMs: undefined };
-    group.count++;
-    if (typeof entry.durationMs === 'number') group.maxMs = Math.max(group.maxMs ?? 0, entry.durationMs);
-    groups.set(key, group);
-  }
-  if (groups.size === 0) return 'no warning and no error';
-  return [...groups]
-    .sort(([, a], [, b]) => b.count - a.count)
-    .map(
-      ([key, { count, maxMs }]) => `${key} ×${count}${maxMs === undefined ? '' : ` (up to ${Math.round(maxMs)} ms)`}`,
-    )
-    .join(', ');
-}
-
-/**
- * The searches, each looked at once, then loaded at SEARCH_CONNECTIONS, in turn, for
- * BENCH_SEARCH_ROUNDS rounds: a noisy moment of the machine then spoils one round of each
- * search rather than every round of one.
- */
-async function searchScenarios(
+/** Each search looked at once, then all loaded in turn per round: a noisy moment spoils one round of each, not every round of one. */
+async function searchSection(
   app: AppProcess,
   url: string,
-  options: Options,
+  startedAt: Date,
+  targets: PageTargets,
   signal: AbortSignal,
-): Promise<SearchRow[]> {
+): Promise<SearchSection> {
   log('counting the posts each search matches…');
-  const measures = await measureSearches(url, SEARCHES);
+  const measures = await measureSearches(url);
   const rows: SearchRow[] = [];
   for (const [i, search] of SEARCHES.entries()) {
-    const measure = measures[i]!;
-    const check = await checkSearchPage(app.origin, search, measure);
+    const check = await checkSearchPage(app.origin, search, measures[i]!);
     if (!check.ok) log(`  ${search.label}: ${check.text}`);
-    rows.push({ search, measure, check, rounds: [] });
+    rows.push({ search, measure: measures[i]!, check, rounds: [] });
   }
   for (let round = 1; round <= options.searchRounds; round++) {
     for (const row of rows) {
       const label = `search, round ${round} of ${options.searchRounds}: ${row.search.label}`;
-      const load = { connections: SEARCH_CONNECTIONS, durationS: options.durationS };
-      row.rounds.push(await readScenario(app, label, searchPath(row.search), load, signal));
+      row.rounds.push(await readScenario(app, label, searchPath(row.search), SEARCH_CONNECTIONS, signal));
     }
   }
-  return rows;
-}
-
-function commandOf(options: Options): string {
+  const defaults = { users: 10_000, posts: 200_000, duration: 10, searchRounds: 3 };
   const env = [
     options.only ? `BENCH_ONLY=${options.only}` : '',
-    options.users !== 10_000 ? `SEED_USERS=${options.users}` : '',
-    options.posts !== 200_000 ? `SEED_POSTS=${options.posts}` : '',
-    options.durationS !== 10 ? `BENCH_DURATION=${options.durationS}` : '',
-    options.searchRounds !== 3 ? `BENCH_SEARCH_ROUNDS=${options.searchRounds}` : '',
+    options.users !== defaults.users ? `SEED_USERS=${options.users}` : '',
+    options.posts !== defaults.posts ? `SEED_POSTS=${options.posts}` : '',
+    options.duration !== defaults.duration ? `BENCH_DURATION=${options.duration}` : '',
+    options.searchRounds !== defaults.searchRounds ? `BENCH_SEARCH_ROUNDS=${options.searchRounds}` : '',
   ].filter(Boolean);
-  return [...env, 'npm run bench'].join(' ');
-}
-
-function searchSection(
-  startedAt: Date,
-  options: Options,
-  targets: PageTargets,
-  rows: SearchRow[],
-  appLog?: string,
-): SearchSection {
+  const command = [...env, 'npm run bench'].join(' ');
   return {
     startedAt,
-    command: commandOf(options),
-    durationS: options.durationS,
+    command,
+    durationS: options.duration,
     warmUpS: WARM_UP_S,
     rounds: options.searchRounds,
     targets,
     rows,
-    appLog,
   };
 }
 
-/** The search sections already in the report file, bar the one of this size. */
-function otherSearchSections(posts: number): Map<number, string> {
-  const existing = fs.existsSync(REPORT_FILE) ? fs.readFileSync(REPORT_FILE, 'utf8') : '';
-  const sections = searchSectionsOf(existing);
-  sections.delete(posts);
-  return sections;
-}
+const searchesOk = (section: SearchSection): boolean =>
+  section.rows.every((row) => row.rounds.every((r) => r.figures.bad === 0));
 
 async function save(report: string): Promise<void> {
-  const formatted = await format(report);
-  process.stdout.write(`\n${formatted}`);
-  fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
-  fs.writeFileSync(REPORT_FILE, formatted);
-  log(`\nsaved as ${path.relative(ROOT, REPORT_FILE)}`);
+  process.stdout.write(`\n${await saveMarkdown(REPORT_FILE, report)}`);
 }
 
-/** BENCH_ONLY=search: the searches alone, their section put into the report file. */
-async function runSearchesOnly(options: Options, cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
+function referenceVerdict(comparison: Comparison | string): string {
+  if (typeof comparison === 'string') return `not measured: ${comparison}`;
+  if (comparison.median === undefined)
+    return `not measured: compare.mjs printed no ratio (exit code ${comparison.exitCode})`;
+  const ratio = `${comparison.median.toFixed(2)}× the reference's requests/s (target ≥ ${REFERENCE_TARGET}×)`;
+  if (comparison.warning) return `MISSED (void): ${ratio}, but ${comparison.warning}`;
+  return comparison.median >= REFERENCE_TARGET ? `MET: ${ratio}, with zero errors` : `MISSED: ${ratio}`;
+}
+
+function deepVerdict(scenarios: Scenario[], deepCheck: { ok: boolean; text: string }): string {
+  const [first, deep] = [scenarios[0]!.figures, scenarios[1]!.figures];
+  if (!deepCheck.ok) return `not measured: ${deepCheck.text}`;
+  if (first.bad + deep.bad > 0) return 'not measured: the first or the deep page had bad answers';
+  const ratio = Math.max(first.perSecond, deep.perSecond) / Math.max(1e-9, Math.min(first.perSecond, deep.perSecond));
+  const text = `first page ${int(first.perSecond)} req/s, deep page ${int(deep.perSecond)} req/s: ${ratio.toFixed(2)}× apart (target ≤ ${DEEP_TARGET}×)`;
+  return ratio <= DEEP_TARGET ? `MET: ${text}` : `MISSED: ${text}`;
+}
+
+function comparisonSection(comparison: Comparison | string, title: string, app: string): string[] {
+  const lines = [`## ${title}`, ''];
+  if (typeof comparison === 'string') return [...lines, `Not run: ${comparison}.`, ''];
+  lines.push(
+    `\`../shared/bench/compare.mjs\`, A = ${app}, B = \`../shared/bench/reference-server.mjs\` ` +
+      `(the latest 20 published posts by one raw query and one cached template, the same pool size) on the same ` +
+      `database: ${options.rounds} alternating round${options.rounds === 1 ? '' : 's'} of ${options.duration} s at ${COMPARE_CONNECTIONS} ` +
+      `connections after one warm-up each.`,
+    '',
+  );
+  if (comparison.table) lines.push('```text', comparison.table, '```', '');
+  else lines.push('compare.mjs printed no table; its last output:', '', '```text', comparison.output.trim(), '```', '');
+  if (comparison.median !== undefined) {
+    lines.push(
+      `Median A/B requests per second: **${comparison.median.toFixed(2)}** (rounds: ${comparison.rounds.map((r) => r.toFixed(2)).join(', ')}).`,
+      '',
+    );
+  }
+  if (comparison.warning) lines.push(`compare.mjs: ${comparison.warning}`, '');
+  return lines;
+}
+
+async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const startedAt = new Date();
-  const { server } = await startDatabase(options, cleanup);
-  const targets = await readPageTargets(server.url);
-  log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
-  const { app, logPath } = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
-  log(`app at ${app.origin} (pid ${app.pid}), every request rendered`);
-  const rows = await searchScenarios(app, server.url, options, signal);
-  const section = renderSearchSection(searchSection(startedAt, options, targets, rows, appLogSummary(logPath)));
-  const existing = fs.existsSync(REPORT_FILE) ? fs.readFileSync(REPORT_FILE, 'utf8') : '# Benchmarks\n\n';
-  const sections = searchSectionsOf(existing);
-  sections.set(targets.posts, section);
-  await save(withSearchSections(existing, sections));
-  return rows.every((row) => row.rounds.every((round) => round.bad === 0));
-}
-
-/** An embedded PostgreSQL, seeded; and the seconds the volume seeder took. */
-async function startDatabase(
-  options: Options,
-  cleanup: Cleanup,
-): Promise<{ server: EmbeddedServer; seedSeconds: number }> {
   log('starting an embedded PostgreSQL…');
   const server = await EmbeddedServer.start();
   cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
   log(`migrating, seeding the demo data, then ${options.users} users and ${options.posts} posts…`);
-  return { server, seedSeconds: await seedDatabase(server.url, options.users, options.posts) };
-}
-
-async function run(options: Options, cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
-  const startedAt = new Date();
-  const { server, seedSeconds } = await startDatabase(options, cleanup);
+  const seedSeconds = await seedDatabase(server.url, options.users, options.posts);
   const targets = await readPageTargets(server.url);
   log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
+  // One app renders every request, for what each page really costs.
+  const app = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
+  log(`app at ${app.origin} (pid ${app.pid}), every request rendered`);
 
-  // Two processes of the app: one as deployed (PAGE_CACHE_MS at its production default),
-  // and one that renders every request, for what each page really costs.
-  log('starting the app twice (NODE_ENV=production; with its page cache, and without)…');
-  const { app, logPath } = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
-  const { app: cachedApp } = await startApp(server.url, cleanup);
-  let reference: ReferenceServer | undefined;
-  if (referenceToolsPresent()) {
-    reference = await ReferenceServer.launch(server.url);
-    const started = reference;
-    cleanup.add('stop the reference server', () => started.stop());
-    await reference.waitUntilReady();
+  if (options.only === 'search') {
+    const section = await searchSection(app, server.url, startedAt, targets, signal);
+    const existing = fs.existsSync(path.join(ROOT, REPORT_FILE))
+      ? fs.readFileSync(path.join(ROOT, REPORT_FILE), 'utf8')
+      : '# Benchmarks\n\n';
+    const sections = searchSectionsOf(existing);
+    sections.set(targets.posts, renderSearchSection({ ...section, appLog: app.log.summary() }));
+    await save(withSearchSections(existing, sections));
+    return searchesOk(section);
   }
-  log(`app at ${app.origin} (pid ${app.pid})${reference ? `, reference at ${reference.origin}` : ''}`);
+
+  // The other app as deployed, with its page cache at the production default.
+  const cachedApp = await startApp(server.url, cleanup);
+  const reference = referenceToolsPresent() ? await startReference(server.url, cleanup) : undefined;
+  log(`second app at ${cachedApp.origin}${reference ? `, reference at ${reference.origin}` : ''}`);
 
   const deepPath = `/posts?after=${targets.deepCursor}`;
   const deepCheck = await checkDeepPage(app.origin, deepPath, targets);
   const deepShare = Math.round((100 * targets.deepOffset) / targets.published);
   const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
-  const scenarios: ScenarioResult[] = [];
-  for (const [label, requestPath] of [
+  const scenarios: Scenario[] = [];
+  for (const [label, request] of [
     ['first page of posts', '/posts'],
     [`deep page of posts (${deepShare} % in)`, deepPath],
     ['one post', `/posts/${targets.postId}`],
     [`profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile],
   ] as const) {
-    scenarios.push(await readScenario(app, label, requestPath, options, signal));
+    scenarios.push(await readScenario(app, label, request, options.connections, signal));
   }
   // Before the writes, which add posts the searches would find.
-  const searchRows = await searchScenarios(app, server.url, options, signal);
+  const search = await searchSection(app, server.url, startedAt, targets, signal);
 
-  const compareWith = async (origin: string, what: string): Promise<Comparison | { skipped: string }> => {
-    if (!reference) return { skipped: `the reference tools are not in ${REFERENCE_DIR}` };
-    const seconds = (options.rounds + 1) * 2 * options.durationS;
-    log(`comparing GET /posts (${what}) with the reference: ${options.rounds} rounds, about ${seconds} s…`);
+  const compareWith = async (origin: string, what: string): Promise<Comparison | string> => {
+    if (!reference) return `the reference tools are not in ${REFERENCE_DIR}`;
+    log(
+      `comparing GET /posts (${what}) with the reference: ${options.rounds} rounds, about ${(options.rounds + 1) * 2 * options.duration} s…`,
+    );
     const result = await compare(
       `${origin}/posts`,
       `${reference.origin}/posts`,
-      { rounds: options.rounds, seconds: options.durationS, connections: COMPARE_CONNECTIONS },
-      (stop) => cleanup.add('stop compare.mjs', stop),
+      options.rounds,
+      options.duration,
+      COMPARE_CONNECTIONS,
+      cleanup,
     );
     if (signal.aborted) throw new Error('interrupted');
     log(result.output.trim());
     return result;
   };
   const comparison = await compareWith(cachedApp.origin, 'as deployed');
-  const uncachedComparison = await compareWith(app.origin, 'every request rendered');
-
+  const uncached = await compareWith(app.origin, 'every request rendered');
   // Last: the new posts change the list the other scenarios read.
-  scenarios.push(await writeScenario(app, options, signal));
+  scenarios.push(await writeScenario(app, signal));
 
-  const errorGroups = [...app.logs.errors].sort(([, a], [, b]) => b - a).slice(0, 5);
-  const notes = [
-    `deep page: \`after\` is the cursor (published_at in µs, then id) of published post ${targets.deepOffset.toLocaleString('en-US')} ` +
-      `of ${targets.published.toLocaleString('en-US')}, newest first; checked once before the load: ${deepCheck.text}.`,
-    `publish a post: ${WRITE_CONNECTIONS} connections, each a session of the demo admin that posts the form ` +
+  const cpus = os.cpus();
+  const when = startedAt.toISOString().replace('T', ' ').slice(0, 16);
+  const bad = [...scenarios, ...search.rows.flatMap((row) => row.rounds)].reduce((n, s) => n + s.figures.bad, 0);
+  const errorGroups = [...app.log.errors].sort(([, a], [, b]) => b - a).slice(0, 5);
+  const rows = scenarios.map((s) => {
+    const f = s.figures;
+    const errors = f.bad === 0 ? '0' : `**${int(f.bad)}** (${s.problems})`;
+    return [
+      s.label,
+      `\`${s.request}\``,
+      String(s.connections),
+      int(f.responses),
+      int(f.perSecond),
+      ms(f.p50Ms),
+      ms(f.p99Ms),
+      errors,
+      mib(s.rssMiB),
+    ];
+  });
+  const report = [
+    '# Benchmarks',
+    '',
+    `Page speed of the app under a bounded load on loopback, measured by \`npm run bench\` on ${when} UTC. ` +
+      'Generated file: run the benchmark again rather than edit it.',
+    '',
+    `- machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB of memory, ${os.type()} ${os.release()}`,
+    `- Node.js ${process.version}; ${targets.postgresVersion} (embedded, in a temporary directory)`,
+    `- data: ${int(targets.users)} users, ${int(targets.posts)} posts (${int(targets.published)} published): ` +
+      `the demo data and the volume seeder (${int(seedSeconds)} s through sequelize-cli)`,
+    '- the app: `src/server.ts` with `NODE_ENV=production`, a pool of 10 connections, behind one trusted proxy ' +
+      '(`X-Forwarded-Proto: https`), logging warnings and errors only',
+    `- load: autocannon on 127.0.0.1, a ${WARM_UP_S} s warm-up not counted, then ${options.duration} s per scenario`,
+    '',
+    'The machine is shared and noisy (±40 % between identical runs): the absolute figures below move from run ' +
+      'to run; the ratios measured side by side in one run are what to compare.',
+    '',
+    '## Pages',
+    '',
+    'Every request rendered (`PAGE_CACHE_MS=0`): what each page costs, not how often a cache spares it.',
+    '',
+    ...table(
+      ['scenario', 'request', 'connections', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'app RSS MiB'],
+      'llrrrrrrr',
+      rows,
+    ),
+    '',
+    '- req/s: responses per second over the scenario; p50 and p99: latency of every response, whatever its status; ' +
+      'errors: connection errors, timeouts (10 s) and answers other than 2xx (for `POST /posts`, other than 303); ' +
+      'app RSS: the resident memory of the app process after the scenario.',
+    `- deep page: \`after\` is the cursor (published_at in µs, then id) of published post ${int(targets.deepOffset)} ` +
+      `of ${int(targets.published)}, newest first; checked once before the load: ${deepCheck.text}.`,
+    `- publish a post: ${WRITE_CONNECTIONS} connections, each a session of the demo admin that posts the form ` +
       '(title, body, published, CSRF token) and then, as a browser does, follows the 303 to the new post; ' +
       'the row shows the POSTs alone. Run last, after the comparison, as it adds posts to the list.',
-    ...errorGroups.map(([message, n]) => `app error ×${n}: ${message}`),
-  ];
-  const report = renderReport({
-    startedAt,
-    durationS: options.durationS,
-    warmUpS: WARM_UP_S,
-    rounds: options.rounds,
-    compareConnections: COMPARE_CONNECTIONS,
-    seedSeconds,
-    targets,
-    scenarios,
-    deepCheck,
-    notes,
-    comparison,
-    uncachedComparison,
-    appLog: appLogSummary(logPath),
-    search: searchSection(startedAt, options, targets, searchRows),
-  });
-  const sections = otherSearchSections(targets.posts);
+    ...errorGroups.map(([message, n]) => `- app error ×${n}: ${message}`),
+    `- the app logged: ${app.log.summary()}.`,
+    '',
+    renderSearchSection(search),
+    ...comparisonSection(
+      comparison,
+      '`GET /posts` against the reference, as deployed',
+      "the app's `GET /posts` with its production settings (anonymous pages reused for `PAGE_CACHE_MS`, 1 s)",
+    ),
+    ...comparisonSection(
+      uncached,
+      '`GET /posts` against the reference, every request rendered',
+      "the app's `GET /posts` with `PAGE_CACHE_MS=0`: one query and one render per request",
+    ),
+    '## Targets',
+    '',
+    `- app's \`GET /posts\` ≥ ${REFERENCE_TARGET}× the reference's requests/s, side by side: ${referenceVerdict(comparison)}`,
+    `- the same, every request rendered (\`PAGE_CACHE_MS=0\`): ${referenceVerdict(uncached)}`,
+    `- deep page and first page within ${DEEP_TARGET}× of each other: ${deepVerdict(scenarios, deepCheck)}`,
+    `- each search's p99 under ${SEARCH_P99_TARGET_MS} ms at ${SEARCH_CONNECTIONS} connections (${int(targets.posts)} posts): ${searchVerdict(search.rows, false)}`,
+    `- no errors in any scenario: ${bad === 0 ? 'MET' : `MISSED: ${int(bad)} bad answers`}`,
+    '',
+    '## Reproduce',
+    '',
+    '`npm run bench` (about a quarter of an hour at the default sizes); `npm run bench -- --help` lists the options. ' +
+      'Sizes and load by flag or environment variable: `SEED_USERS` (10000), ' +
+      '`SEED_POSTS` (200000), `BENCH_DURATION` seconds per scenario (10), `BENCH_CONNECTIONS` (50), ' +
+      '`BENCH_ROUNDS` of the comparison (5), `BENCH_SEARCH_ROUNDS` of the searches (3). `BENCH_ONLY=search` runs the searches alone (no other page, no ' +
+      'comparison, no writes) and puts their section into this file beside those of other sizes, e.g. ' +
+      '`BENCH_ONLY=search SEED_POSTS=1000000 npm run bench`; a whole run keeps the search sections of other sizes.',
+    '',
+  ].join('\n');
+  const file = path.join(ROOT, REPORT_FILE);
+  const sections = searchSectionsOf(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
   // The section just rendered, as the file will hold it, among those of other sizes.
   sections.set(targets.posts, searchSectionsOf(report).get(targets.posts)!);
   await save(withSearchSections(report, sections));
-
-  const compareBad = [comparison, uncachedComparison].some((result) => !('skipped' in result) && result.exitCode !== 0);
-  const bad = [...scenarios, ...searchRows.flatMap((row) => row.rounds)].some((scenario) => scenario.bad > 0);
-  return !bad && !compareBad;
+  const compareBad = [comparison, uncached].some((result) => typeof result !== 'string' && result.exitCode !== 0);
+  return bad === 0 && searchesOk(search) && !compareBad;
 }
 
-async function main(): Promise<number> {
-  let options: Options;
-  try {
-    options = readOptions(process.env);
-  } catch (error) {
-    log(error instanceof Error ? error.message : String(error));
-    return 2;
-  }
-  const part = options.only === 'search' ? runSearchesOnly : run;
-  return runWithCleanup('benchmark', (cleanup, signal) => part(options, cleanup, signal));
-}
-
-void main().then((code) => process.exit(code));
+runScript('benchmark', run);

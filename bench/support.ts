@@ -1,5 +1,11 @@
-// Small helpers of the load check: ports, time, percentiles, process memory, cleanup.
+// Helpers every bench script shares: time, percentiles, process memory, cleanup on exit.
 import fs from 'node:fs';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Progress goes to stderr: stdout carries only the report. */
+export const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,14 +55,10 @@ export class Cleanup {
 }
 
 /**
- * Runs a bench script's `work` with a Cleanup that runs at its end, whatever happens, and
- * on SIGINT/SIGTERM (then exit code 130). Resolves with the exit code: 0 when `work` says
- * all went well, 1 when not or when it throws (reported as `what` failed).
+ * Runs a bench script's `work` with a Cleanup run at its end and on SIGINT/SIGTERM (exit
+ * 130), then exits: 0 when `work` says all went well, 1 when not or when it throws.
  */
-export async function runWithCleanup(
-  what: string,
-  work: (cleanup: Cleanup, signal: AbortSignal) => Promise<boolean>,
-): Promise<number> {
+export function runScript(what: string, work: (cleanup: Cleanup, signal: AbortSignal) => Promise<boolean>): void {
   const cleanup = new Cleanup();
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -66,13 +68,16 @@ export async function runWithCleanup(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  try {
-    return (await work(cleanup, interrupted.signal)) ? 0 : 1;
-  } catch (error) {
-    if (interrupted.signal.aborted) return 130;
-    console.error(`\n${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 1;
-  } finally {
-    await cleanup.run();
-  }
+  const done = async (): Promise<number> => {
+    try {
+      return (await work(cleanup, interrupted.signal)) ? 0 : 1;
+    } catch (error) {
+      if (interrupted.signal.aborted) return 130;
+      console.error(`\n${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      return 1;
+    } finally {
+      await cleanup.run();
+    }
+  };
+  void done().then((code) => process.exit(code));
 }

@@ -15,7 +15,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/db/demo.js';
 import { startStandby } from '../test/support/standby.js';
 import { freePort } from '../test/support/ports.js';
-import { migrateAndSeedDemo } from './database.js';
+import { migrateAndSeedDemo } from '../bench/database.js';
 
 const ROOT = path.resolve(__dirname, '..');
 

@@ -1,0 +1,292 @@
+// The one load driver: autocannon on loopback, every answer counted here by kind of request
+// (autocannon's own histogram keeps only 2xx latencies, and a write answers 303); and the
+// logged-in sessions that write, made over HTTP as a browser makes them.
+import autocannon from 'autocannon';
+import { DEMO_PASSWORD } from '../src/db/demo.js';
+import { csrfTokenIn } from '../test/support/browser.js';
+import { FORWARDED_HEADERS } from './app.js';
+import { now, percentile } from './support.js';
+
+// How long a request may take before it counts as timed out.
+const REQUEST_TIMEOUT_S = 10;
+// autocannon's own end, should the drain not finish (a request stuck until its timeout).
+const DRAIN_BACKSTOP_S = REQUEST_TIMEOUT_S + 10;
+
+/** The answers to one kind of request; connection errors by code (ECONNRESET, …). */
+export interface Tally {
+  latenciesMs: number[];
+  statuses: Map<number, number>;
+  unexpected: number;
+  errorCodes: Map<string, number>;
+  errors: number;
+  timeouts: number;
+}
+
+export interface LoadResult {
+  /** The measured window, in ms (with `drain`, the answers in flight come after it). */
+  windowMs: number;
+  byKind: Map<string, Tally>;
+  /** Completion time (ms from the start) and status of every response, in order. */
+  timeline: { atMs: number[]; status: number[] };
+  /** 5xx answers other than 503, with the X-Request-Id to find them in the app's log. */
+  serverErrors: { kind: string; status: number; requestId: string | undefined }[];
+}
+
+export interface LoadOptions {
+  origin: string;
+  connections: number;
+  durationS: number;
+  /** The requests each connection repeats, each tagged with `kind`, and the statuses each must get. */
+  requests: autocannon.Request[];
+  expected: (kind: string, status: number) => boolean;
+  /** Connection i writes as sessions[i % length]. */
+  sessions?: Session[];
+  /** At the end of the window each connection finishes its request in flight, then stops. */
+  drain?: boolean;
+  onProgress?: (elapsedS: number, result: LoadResult) => void;
+  progressEveryS?: number;
+  signal?: AbortSignal;
+}
+
+/** What autocannon's request iterator also has (not in bench/autocannon.d.ts). */
+type Rebuildable = autocannon.Client['requestIterator'] & { rebuildRequest(): void };
+
+/** A response header by name, whatever its case, as autocannon hands them over. */
+function header(headers: Record<string, string | string[]>, name: string): string | undefined {
+  const found = Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  return Array.isArray(found) ? found[0] : found;
+}
+
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const result: LoadResult = { windowMs: 0, byKind: new Map(), timeline: { atMs: [], status: [] }, serverErrors: [] };
+  const tally = (kind: string): Tally => {
+    let found = result.byKind.get(kind);
+    if (!found) {
+      found = { latenciesMs: [], statuses: new Map(), unexpected: 0, errorCodes: new Map(), errors: 0, timeouts: 0 };
+      result.byKind.set(kind, found);
+    }
+    return found;
+  };
+  const clients: autocannon.Client[] = [];
+  const start = now();
+
+  const setupClient = (client: autocannon.Client): void => {
+    if (options.sessions) {
+      const session = options.sessions[clients.length % options.sessions.length];
+      client.requestIterator.initialContext = { session };
+      client.requestIterator.context = { session };
+      // autocannon built the first request before the client had its context: build it again.
+      (client.requestIterator as Rebuildable).rebuildRequest();
+    }
+    clients.push(client);
+    const kindOf = (): string => (client.requestIterator.currentRequest.kind as string | undefined) ?? 'read';
+    // Listeners run before the client sends its next request: currentRequest is the one answered.
+    client.on('response', (status: number, _bytes: number, ms: number) => {
+      const counted = tally(kindOf());
+      counted.latenciesMs.push(ms);
+      counted.statuses.set(status, (counted.statuses.get(status) ?? 0) + 1);
+      if (!options.expected(kindOf(), status)) counted.unexpected++;
+      result.timeline.atMs.push(now() - start);
+      result.timeline.status.push(status);
+    });
+    client.on('timeout', () => tally(kindOf()).timeouts++);
+    client.on('connError', (error: NodeJS.ErrnoException) => {
+      const counted = tally(kindOf());
+      const code = error.code ?? error.message;
+      counted.errors++;
+      counted.errorCodes.set(code, (counted.errorCodes.get(code) ?? 0) + 1);
+    });
+  };
+
+  const requests = options.requests.map((request): autocannon.Request => ({
+    ...request,
+    onResponse: (status, body, context, headers) => {
+      request.onResponse?.(status, body, context, headers);
+      if (status >= 500 && status !== 503) {
+        result.serverErrors.push({ kind: request.kind as string, status, requestId: header(headers, 'x-request-id') });
+      }
+    },
+  }));
+
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.origin,
+        connections: options.connections,
+        duration: options.durationS + (options.drain ? DRAIN_BACKSTOP_S : 0),
+        timeout: REQUEST_TIMEOUT_S,
+        headers: { ...FORWARDED_HEADERS },
+        requests,
+        setupClient,
+      },
+      (error, outcome) => {
+        clearTimeout(drainTimer);
+        clearInterval(progressTimer);
+        options.signal?.removeEventListener('abort', abort);
+        if (error) return reject(error);
+        if (!options.drain) result.windowMs = outcome.duration * 1000;
+        resolve(result);
+      },
+    );
+    // No write is left half-answered: every committed post had its 303 counted.
+    const drainTimer = setTimeout(() => {
+      if (!options.drain) return;
+      result.windowMs = now() - start;
+      for (const client of clients) client.responseMax = Math.max(1, client.reqsMade);
+    }, options.durationS * 1000);
+    const progressTimer = setInterval(
+      () => {
+        const elapsed = Math.round((now() - start) / 1000);
+        if (elapsed <= options.durationS) options.onProgress?.(elapsed, result);
+      },
+      (options.progressEveryS ?? 0) * 1000 || 1e9,
+    );
+    const abort = (): void => {
+      if (result.windowMs === 0) result.windowMs = now() - start;
+      instance.stop();
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** `classes`: responses by class, [2xx, 3xx, 4xx, 5xx]; `bad`: errors, timeouts and unexpected statuses. */
+export interface Figures {
+  responses: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  classes: [number, number, number, number];
+  statuses: Map<number, number>;
+  bad: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** The figures of some kinds of request together, over the window. */
+export function figuresOf(tallies: (Tally | undefined)[], windowMs: number): Figures {
+  const parts = tallies.filter((t) => t !== undefined);
+  const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b);
+  const classes: Figures['classes'] = [0, 0, 0, 0];
+  const statuses = new Map<number, number>();
+  for (const [status, count] of parts.flatMap((part) => [...part.statuses])) {
+    statuses.set(status, (statuses.get(status) ?? 0) + count);
+    const index = Math.floor(status / 100) - 2;
+    if (index >= 0 && index < 4) classes[index as 0 | 1 | 2 | 3] += count;
+  }
+  const sum = (pick: (t: Tally) => number): number => parts.reduce((n, part) => n + pick(part), 0);
+  return {
+    responses: latencies.length,
+    perSecond: latencies.length / (windowMs / 1000),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    classes,
+    statuses,
+    bad: sum((t) => t.unexpected + t.errors + t.timeouts),
+    errors: sum((t) => t.errors),
+    timeouts: sum((t) => t.timeouts),
+  };
+}
+
+/** A logged-in browser: its `sid=…` cookie and the CSRF token its forms send. */
+export interface Session {
+  username: string;
+  cookie: string;
+  csrf: string;
+}
+
+function sessionCookie(res: Response): string | undefined {
+  return res.headers
+    .getSetCookie()
+    .map((h) => h.split(';')[0]?.trim())
+    .find((pair) => pair?.startsWith('sid='));
+}
+
+const get = (origin: string, path: string, cookie?: string): Promise<Response> =>
+  fetch(origin + path, { redirect: 'manual', headers: { ...FORWARDED_HEADERS, ...(cookie ? { cookie } : {}) } });
+
+const post = (origin: string, path: string, cookie: string, body: URLSearchParams): Promise<Response> =>
+  fetch(origin + path, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { ...FORWARDED_HEADERS, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+
+/** GET /login (token + cookie), POST /login (303, new cookie), then the new session's token. */
+export async function logIn(origin: string, username: string): Promise<Session> {
+  const form = await get(origin, '/login');
+  const anonymous = sessionCookie(form);
+  if (form.status !== 200 || !anonymous) throw new Error(`GET /login answered ${form.status} without a cookie`);
+  const body = new URLSearchParams({ _csrf: csrfTokenIn(await form.text()), login: username, password: DEMO_PASSWORD });
+  const res = await post(origin, '/login', anonymous, body);
+  await res.arrayBuffer();
+  const cookie = sessionCookie(res);
+  if (res.status !== 303 || !cookie) throw new Error(`login as ${username} answered ${res.status}, not 303`);
+  // Any page has the logout form, with the token of the (regenerated) session.
+  const page = await get(origin, '/', cookie);
+  if (page.status !== 200) throw new Error(`GET / as ${username} answered ${page.status}`);
+  return { username, cookie, csrf: csrfTokenIn(await page.text()) };
+}
+
+let written = 0;
+
+function postForm(session: Session, label: string): URLSearchParams {
+  written++;
+  return new URLSearchParams({
+    _csrf: session.csrf,
+    title: `${label} ${written}: notes on a busy afternoon`,
+    body:
+      `Post number ${written}, written under load by ${session.username}.\n\n` +
+      'Most of the afternoon went on small things: answering messages, fixing a test that ' +
+      'failed only on Tuesdays, and reading about how **other people** size their connection pools.',
+    published: 'on',
+  });
+}
+
+/** Publishes one post as a browser would, following the redirect: checks the write path works. */
+export async function writeOnce(origin: string, session: Session): Promise<void> {
+  const res = await post(origin, '/posts', session.cookie, postForm(session, 'Warm-up post'));
+  await res.arrayBuffer();
+  const location = res.headers.get('location');
+  if (res.status !== 303 || !location) throw new Error(`POST /posts as ${session.username} answered ${res.status}`);
+  const shown = await get(origin, location, session.cookie);
+  await shown.arrayBuffer();
+  if (shown.status !== 200) throw new Error(`GET ${location} after a write answered ${shown.status}`);
+}
+
+/**
+ * POST /posts as the connection's session, then GET of the 303's Location, as a browser does:
+ * that shows (so clears) the flash message the write left, else every session would grow.
+ */
+export function writeAndFollow(label: string): [autocannon.Request, autocannon.Request] {
+  const write: autocannon.Request = {
+    kind: 'write',
+    method: 'POST',
+    path: '/posts',
+    setupRequest: (request, context) => {
+      const session = context.session as Session | undefined;
+      if (!session) return request;
+      context.location = undefined;
+      const headers = {
+        ...request.headers,
+        cookie: session.cookie,
+        'content-type': 'application/x-www-form-urlencoded',
+      };
+      return { ...request, headers, body: postForm(session, label).toString() };
+    },
+    onResponse: (status, _body, context, headers) => {
+      context.location = status === 303 ? header(headers, 'location') : undefined;
+    },
+  };
+  const follow: autocannon.Request = {
+    kind: 'follow',
+    method: 'GET',
+    setupRequest: (request, context) => {
+      const session = context.session as Session | undefined;
+      if (!session) return request;
+      const path = typeof context.location === 'string' ? context.location : '/';
+      return { ...request, path, headers: { ...request.headers, cookie: session.cookie } };
+    },
+  };
+  return [write, follow];
+}
