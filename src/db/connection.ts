@@ -202,14 +202,6 @@ export function databaseUrlProblem(url: string, label: string): string | undefin
   }
 }
 
-/** The DatabaseTlsError behind a failed connection (as Sequelize or pg report it), if TLS is why. */
-export function tlsFailureOf(error: unknown): DatabaseTlsError | undefined {
-  for (let cause = error; cause instanceof Error; cause = (cause as { parent?: unknown }).parent ?? cause.cause) {
-    if (cause instanceof DatabaseTlsError) return cause;
-  }
-  return undefined;
-}
-
 /** `host:port` of a target, for messages and logs (never the password). */
 export function serverName(target: Pick<DatabaseTarget, 'host' | 'port'>): string {
   return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
@@ -366,7 +358,7 @@ async function decideSsl(
 }
 
 /** pg's `ssl` option for the next connection to `target` (see decideSsl). */
-export function sslFor(target: DatabaseTarget, timeoutMs?: number): Promise<false | tls.ConnectionOptions> {
+function sslFor(target: DatabaseTarget, timeoutMs?: number): Promise<false | tls.ConnectionOptions> {
   return decideSsl(target.host, target.port, target.ssl, timeoutMs);
 }
 
