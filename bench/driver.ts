@@ -4,20 +4,20 @@
 import autocannon from 'autocannon';
 import { DEMO_PASSWORD } from '../src/db/demo.js';
 import { csrfTokenIn } from '../test/support/browser.js';
-import { FORWARDED_HEADERS } from './app.js';
-import { now, percentile } from './support.js';
+import { now } from '../test/support/wait.js';
+import { FORWARDED_HEADERS } from './processes.js';
+import { percentile } from './support.js';
 
 // How long a request may take before it counts as timed out.
 const REQUEST_TIMEOUT_S = 10;
 // autocannon's own end, should the drain not finish (a request stuck until its timeout).
 const DRAIN_BACKSTOP_S = REQUEST_TIMEOUT_S + 10;
 
-/** The answers to one kind of request; connection errors by code (ECONNRESET, …). */
+/** The answers to one kind of request. */
 export interface Tally {
   latenciesMs: number[];
   statuses: Map<number, number>;
   unexpected: number;
-  errorCodes: Map<string, number>;
   errors: number;
   timeouts: number;
 }
@@ -26,10 +26,6 @@ export interface LoadResult {
   /** The measured window, in ms (with `drain`, the answers in flight come after it). */
   windowMs: number;
   byKind: Map<string, Tally>;
-  /** Completion time (ms from the start) and status of every response, in order. */
-  timeline: { atMs: number[]; status: number[] };
-  /** 5xx answers other than 503, with the X-Request-Id to find them in the app's log. */
-  serverErrors: { kind: string; status: number; requestId: string | undefined }[];
 }
 
 export interface LoadOptions {
@@ -39,32 +35,27 @@ export interface LoadOptions {
   /** The requests each connection repeats, each tagged with `kind`, and the statuses each must get. */
   requests: autocannon.Request[];
   expected: (kind: string, status: number) => boolean;
-  /** Connection i writes as sessions[i % length]. */
+  /** Connection i uses sessions[i % length]. */
   sessions?: Session[];
   /** At the end of the window each connection finishes its request in flight, then stops. */
   drain?: boolean;
-  onProgress?: (elapsedS: number, result: LoadResult) => void;
-  progressEveryS?: number;
   signal?: AbortSignal;
 }
 
 /** What autocannon's request iterator also has (not in bench/autocannon.d.ts). */
 type Rebuildable = autocannon.Client['requestIterator'] & { rebuildRequest(): void };
 
-/** A response header by name, whatever its case, as autocannon hands them over. */
-function header(headers: Record<string, string | string[]>, name: string): string | undefined {
-  const found = Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
-  return Array.isArray(found) ? found[0] : found;
-}
-
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const result: LoadResult = { windowMs: 0, byKind: new Map(), timeline: { atMs: [], status: [] }, serverErrors: [] };
+  const result: LoadResult = { windowMs: 0, byKind: new Map() };
   const tally = (kind: string): Tally => {
-    let found = result.byKind.get(kind);
-    if (!found) {
-      found = { latenciesMs: [], statuses: new Map(), unexpected: 0, errorCodes: new Map(), errors: 0, timeouts: 0 };
-      result.byKind.set(kind, found);
-    }
+    const found = result.byKind.get(kind) ?? {
+      latenciesMs: [],
+      statuses: new Map(),
+      unexpected: 0,
+      errors: 0,
+      timeouts: 0,
+    };
+    result.byKind.set(kind, found);
     return found;
   };
   const clients: autocannon.Client[] = [];
@@ -86,27 +77,10 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       counted.latenciesMs.push(ms);
       counted.statuses.set(status, (counted.statuses.get(status) ?? 0) + 1);
       if (!options.expected(kindOf(), status)) counted.unexpected++;
-      result.timeline.atMs.push(now() - start);
-      result.timeline.status.push(status);
     });
     client.on('timeout', () => tally(kindOf()).timeouts++);
-    client.on('connError', (error: NodeJS.ErrnoException) => {
-      const counted = tally(kindOf());
-      const code = error.code ?? error.message;
-      counted.errors++;
-      counted.errorCodes.set(code, (counted.errorCodes.get(code) ?? 0) + 1);
-    });
+    client.on('connError', () => tally(kindOf()).errors++);
   };
-
-  const requests = options.requests.map((request): autocannon.Request => ({
-    ...request,
-    onResponse: (status, body, context, headers) => {
-      request.onResponse?.(status, body, context, headers);
-      if (status >= 500 && status !== 503) {
-        result.serverErrors.push({ kind: request.kind as string, status, requestId: header(headers, 'x-request-id') });
-      }
-    },
-  }));
 
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -116,12 +90,11 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.durationS + (options.drain ? DRAIN_BACKSTOP_S : 0),
         timeout: REQUEST_TIMEOUT_S,
         headers: { ...FORWARDED_HEADERS },
-        requests,
+        requests: options.requests,
         setupClient,
       },
       (error, outcome) => {
         clearTimeout(drainTimer);
-        clearInterval(progressTimer);
         options.signal?.removeEventListener('abort', abort);
         if (error) return reject(error);
         if (!options.drain) result.windowMs = outcome.duration * 1000;
@@ -134,13 +107,6 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       result.windowMs = now() - start;
       for (const client of clients) client.responseMax = Math.max(1, client.reqsMade);
     }, options.durationS * 1000);
-    const progressTimer = setInterval(
-      () => {
-        const elapsed = Math.round((now() - start) / 1000);
-        if (elapsed <= options.durationS) options.onProgress?.(elapsed, result);
-      },
-      (options.progressEveryS ?? 0) * 1000 || 1e9,
-    );
     const abort = (): void => {
       if (result.windowMs === 0) result.windowMs = now() - start;
       instance.stop();
@@ -149,13 +115,12 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 }
 
-/** `classes`: responses by class, [2xx, 3xx, 4xx, 5xx]; `bad`: errors, timeouts and unexpected statuses. */
+/** `bad`: errors, timeouts and unexpected statuses. */
 export interface Figures {
   responses: number;
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
-  classes: [number, number, number, number];
   statuses: Map<number, number>;
   bad: number;
   errors: number;
@@ -166,12 +131,9 @@ export interface Figures {
 export function figuresOf(tallies: (Tally | undefined)[], windowMs: number): Figures {
   const parts = tallies.filter((t) => t !== undefined);
   const latencies = parts.flatMap((part) => part.latenciesMs).sort((a, b) => a - b);
-  const classes: Figures['classes'] = [0, 0, 0, 0];
   const statuses = new Map<number, number>();
   for (const [status, count] of parts.flatMap((part) => [...part.statuses])) {
     statuses.set(status, (statuses.get(status) ?? 0) + count);
-    const index = Math.floor(status / 100) - 2;
-    if (index >= 0 && index < 4) classes[index as 0 | 1 | 2 | 3] += count;
   }
   const sum = (pick: (t: Tally) => number): number => parts.reduce((n, part) => n + pick(part), 0);
   return {
@@ -179,7 +141,6 @@ export function figuresOf(tallies: (Tally | undefined)[], windowMs: number): Fig
     perSecond: latencies.length / (windowMs / 1000),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    classes,
     statuses,
     bad: sum((t) => t.unexpected + t.errors + t.timeouts),
     errors: sum((t) => t.errors),
@@ -275,18 +236,28 @@ export function writeAndFollow(label: string): [autocannon.Request, autocannon.R
       return { ...request, headers, body: postForm(session, label).toString() };
     },
     onResponse: (status, _body, context, headers) => {
-      context.location = status === 303 ? header(headers, 'location') : undefined;
+      // autocannon hands the headers over as sent, whatever their case.
+      const location = Object.entries(headers).find(([name]) => name.toLowerCase() === 'location')?.[1];
+      context.location = status === 303 ? location : undefined;
     },
   };
-  const follow: autocannon.Request = {
-    kind: 'follow',
-    method: 'GET',
-    setupRequest: (request, context) => {
-      const session = context.session as Session | undefined;
-      if (!session) return request;
-      const path = typeof context.location === 'string' ? context.location : '/';
-      return { ...request, path, headers: { ...request.headers, cookie: session.cookie } };
-    },
-  };
+  const follow = asSession({ kind: 'follow', method: 'GET' }, (context) =>
+    typeof context.location === 'string' ? context.location : '/',
+  );
   return [write, follow];
+}
+
+/** A GET of `path` (or of what `pathOf` says) with the session cookie of the connection. */
+export function asSession(
+  request: autocannon.Request,
+  pathOf: (context: autocannon.Context) => string = () => request.path ?? '/',
+): autocannon.Request {
+  return {
+    ...request,
+    setupRequest: (built, context) => {
+      const session = context.session as Session | undefined;
+      if (!session) return built;
+      return { ...built, path: pathOf(context), headers: { ...built.headers, cookie: session.cookie } };
+    },
+  };
 }

@@ -9,16 +9,16 @@ import type pg from 'pg';
 import pino from 'pino';
 import { createApp } from '../src/app.js';
 import { createDatabase } from '../src/db/database.js';
-import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/db/demo.js';
+import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
 import { createPostsService } from '../src/services/posts.service.js';
-import { TEST_APP_CONFIG } from '../test/support/app.js';
-import { csrfTokenIn } from '../test/support/browser.js';
-import { EmbeddedServer, readPageTargets, seedDatabase, withClient } from './database.js';
+import { TEST_APP_CONFIG, TEST_POOL } from '../test/support/app.js';
+import { readPageTargets, seedVolume, startDatabase } from './database.js';
+import { logIn } from './driver.js';
 import { readOptions, sizes } from './options.js';
-import { SEARCHES, searchPath } from './pages-search.js';
 import { saveMarkdown, table } from './report.js';
-import { type Cleanup, log, runScript } from './support.js';
+import { SEARCHES, searchPath } from './search.js';
+import { type Cleanup, log, runScript, withClient } from './support.js';
 
 const REPORT_FILE = 'docs/query-plans.md';
 const options = readOptions(
@@ -50,38 +50,6 @@ function postsAccess(plan: string): string[] {
   return [...new Set(found)];
 }
 
-/** A tiny cookie-keeping client for the in-process app. */
-class Visitor {
-  private cookie = '';
-  constructor(private readonly origin: string) {}
-
-  async get(url: string): Promise<number> {
-    const res = await fetch(this.origin + url, { headers: { cookie: this.cookie }, redirect: 'manual' });
-    this.keep(res);
-    await res.text();
-    return res.status;
-  }
-
-  async logIn(login: string, password: string): Promise<void> {
-    const form = await fetch(`${this.origin}/login`, { headers: { cookie: this.cookie } });
-    this.keep(form);
-    const body = new URLSearchParams({ login, password, _csrf: csrfTokenIn(await form.text()) });
-    const res = await fetch(`${this.origin}/login`, {
-      method: 'POST',
-      body,
-      headers: { cookie: this.cookie },
-      redirect: 'manual',
-    });
-    this.keep(res);
-    if (res.status !== 303) throw new Error(`logging in as ${login} answered ${res.status}`);
-  }
-
-  private keep(res: Response): void {
-    const set = res.headers.getSetCookie().map((cookie) => cookie.split(';')[0]);
-    if (set.length > 0) this.cookie = set.join('; ');
-  }
-}
-
 async function explain(client: pg.Client, statement: Statement): Promise<Explained> {
   const result = await client.query<{ 'QUERY PLAN': string }>({
     text: `EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`,
@@ -93,27 +61,14 @@ async function explain(client: pg.Client, statement: Statement): Promise<Explain
 }
 
 async function run(cleanup: Cleanup): Promise<boolean> {
-  const server = await EmbeddedServer.start();
-  cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
+  const server = await startDatabase(cleanup);
   log(`seeding ${options.users} users and ${options.posts} posts…`);
-  await seedDatabase(server.url, options.users, options.posts);
+  await seedVolume(server.url, options.users, options.posts);
   const targets = await readPageTargets(server.url);
-  const heavy = await withClient(server.url, async (client) => {
-    const row = await client.query<{ id: number; cursor: string }>(
-      `SELECT u.id, (SELECT (extract(epoch FROM p.published_at) * 1000000)::bigint || '-' || p.id FROM posts p
-                      WHERE p.author_id = u.id AND p.published ORDER BY p.published_at DESC, p.id DESC
-                      OFFSET (u.posts_count / 2) LIMIT 1) AS cursor
-         FROM users u WHERE u.username = $1`,
-      [targets.heavyUser.username],
-    );
-    return row.rows[0]!;
-  });
+  const heavy = targets.heavyUser;
 
   const db = createDatabase(server.url, {
-    dbPoolMax: 4,
-    dbPoolMin: 0,
-    dbAcquireTimeoutMs: 30_000,
-    dbConnectTimeoutMs: 30_000,
+    ...TEST_POOL,
     dbStatementTimeoutMs: 0,
     dbSlowQueryMs: Number.MAX_SAFE_INTEGER,
   });
@@ -146,26 +101,25 @@ async function run(cleanup: Cleanup): Promise<boolean> {
     ['users', '/users'],
     ['users search for “ann”', '/users?q=ann'],
     [`busiest profile (${targets.heavyUser.postsCount} posts)`, profile],
-    ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.cursor}`],
+    ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.middleCursor}`],
     ['busiest profile feed', `${profile}/posts.atom`],
   ];
   const byPage: [string, Statement[]][] = [];
-  const visitor = new Visitor(origin);
-  for (const [name, url] of pages) {
+  const visit = async (url: string, cookie = ''): Promise<Statement[]> => {
     recorded.length = 0;
-    const status = await visitor.get(url);
-    if (status !== 200) throw new Error(`${url} answered ${status}`);
-    byPage.push([`${name}: \`GET ${url}\``, [...recorded]]);
-  }
+    const res = await fetch(origin + url, { headers: { cookie } });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+    return [...recorded];
+  };
+  for (const [name, url] of pages) byPage.push([`${name}: \`GET ${url}\``, await visit(url)]);
   // The owner's view of a profile lists drafts too, by when they were written.
   recorded.length = 0;
   await createPostsService(db.sequelize).listByAuthor({ authorId: heavy.id, includeDrafts: true, position: {} });
   byPage.push(['busiest profile seen by its owner (drafts too)', [...recorded]]);
-  const admin = new Visitor(origin);
-  await admin.logIn(DEMO_ADMIN_USERNAME, DEMO_PASSWORD);
-  recorded.length = 0;
-  await admin.get('/users?q=example.com');
-  byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', [...recorded]]);
+  const admin = await logIn(origin, DEMO_ADMIN_USERNAME);
+  const asAdmin = await visit('/users?q=example.com', admin.cookie);
+  byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', asAdmin]);
 
   listener.close();
   await db.close();
@@ -201,7 +155,7 @@ async function run(cleanup: Cleanup): Promise<boolean> {
     '',
     `Every statement the pages run, under \`EXPLAIN (ANALYZE, BUFFERS)\`, on ${targets.users.toLocaleString('en-US')} users ` +
       `and ${targets.posts.toLocaleString('en-US')} posts (${targets.published.toLocaleString('en-US')} published), ` +
-      `${targets.postgresVersion.split(' on ')[0]}; made by \`npm run bench:explain\` on ` +
+      `${targets.postgresVersion}; made by \`npm run bench:explain\` on ` +
       `${new Date().toISOString().slice(0, 10)}. Generated file: run it again rather than edit it.`,
     '',
     ...summary,

@@ -1,368 +1,337 @@
 // Pages benchmark: the app's pages under a bounded autocannon load on loopback, side by side
 // with ../shared/bench/reference-server.mjs; one Markdown report on stdout, saved as
-// docs/benchmarks.md (progress on stderr). Exit code 1 when any scenario had errors, timeouts
-// or unexpected statuses; missed targets are reported, not a failure.
+// docs/benchmarks.md (progress on stderr). Exit code 1 when any load had errors, timeouts or
+// unexpected statuses; missed targets are reported, not a failure.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
+import { countAndCheck, type PageTargets, readPageTargets, seedVolume, startDatabase } from './database.js';
 import {
-  type AppProcess,
-  compare,
-  type Comparison,
-  FORWARDED_HEADERS,
-  REFERENCE_DIR,
-  referenceToolsPresent,
-  startApp,
-  startReference,
-} from './app.js';
-import { EmbeddedServer, type PageTargets, readPageTargets, seedDatabase } from './database.js';
-import { figuresOf, logIn, runLoad, type Session, writeAndFollow, writeOnce } from './driver.js';
+  asSession,
+  type Figures,
+  figuresOf,
+  type LoadOptions,
+  logIn,
+  runLoad,
+  type Session,
+  writeAndFollow,
+  writeOnce,
+} from './driver.js';
 import { readOptions, sizes } from './options.js';
-import {
-  checkSearchPage,
-  measureSearches,
-  renderSearchSection,
-  type Scenario,
-  SEARCH_CONNECTIONS,
-  SEARCH_P99_TARGET_MS,
-  SEARCHES,
-  type SearchRow,
-  type SearchSection,
-  searchPath,
-  searchSectionsOf,
-  searchVerdict,
-  withSearchSections,
-} from './pages-search.js';
+import { type App, loggedSummary, referencePresent, startApp, startReference } from './processes.js';
 import { int, mib, ms, saveMarkdown, statusList, table } from './report.js';
-import { type Cleanup, log, ROOT, rssMiB, runScript } from './support.js';
+import {
+  renderSearchSection,
+  SEARCH_CONNECTIONS,
+  searchesOk,
+  searchPath,
+  searchRows,
+  searchVerdict,
+  withSearchSection,
+} from './search.js';
+import { type Cleanup, log, median, ROOT, rssMiB, runScript } from './support.js';
 
 const REPORT_FILE = 'docs/benchmarks.md';
 const WARM_UP_S = 2;
-// The comparison is defined at 50 connections, whatever --connections says.
+// The comparisons are defined at 50 connections, whatever --connections says.
 const COMPARE_CONNECTIONS = 50;
 // People writing posts are far fewer than people reading them.
 const WRITE_CONNECTIONS = 10;
-// The targets the pages are held to.
-const REFERENCE_TARGET = 0.7;
+// Logged-in connections share this many sessions of the demo admin.
+const SESSIONS = 10;
 const DEEP_TARGET = 1.5;
+const RSS_TARGET_MIB = 250;
 
 const options = readOptions(
   `Usage: npm run bench -- [options]
 
-An embedded PostgreSQL with the demo and volume data; the app (production mode) and the
-reference server; per scenario a ${WARM_UP_S} s warm-up, then --duration s of autocannon: the first
+A PostgreSQL of its own with the demo and volume data; the app (production mode) and the
+reference server; per load a ${WARM_UP_S} s warm-up, then --duration s of autocannon: the first
 page of /posts, a deep page, one post, the busiest profile; the searches at ${SEARCH_CONNECTIONS}
-connections, --search-rounds rounds; GET /posts against the reference (compare.mjs, --rounds
-rounds at ${COMPARE_CONNECTIONS} connections); last, logged-in POST /posts at ${WRITE_CONNECTIONS} connections.
---only search runs the searches alone and replaces only their section of ${REPORT_FILE}.`,
+connections, --search-rounds rounds; GET /posts against the reference (--rounds interleaved rounds
+at ${COMPARE_CONNECTIONS} connections) as deployed, rendered every time, and logged in; last,
+logged-in POST /posts at ${WRITE_CONNECTIONS} connections. --only search runs the searches alone
+and replaces only their section of ${REPORT_FILE}.`,
   {
     ...sizes(10_000, 200_000),
-    duration: { env: 'BENCH_DURATION', help: 'seconds per scenario', min: 1, max: 600, fallback: 10 },
-    connections: {
-      env: 'BENCH_CONNECTIONS',
-      help: 'connections of the page scenarios',
-      min: 1,
-      max: 1000,
-      fallback: 50,
-    },
-    rounds: { env: 'BENCH_ROUNDS', help: 'rounds of the comparison', min: 1, max: 25, fallback: 5 },
+    duration: { env: 'BENCH_DURATION', help: 'seconds per load', min: 1, max: 600, fallback: 10 },
+    connections: { env: 'BENCH_CONNECTIONS', help: 'connections of the pages', min: 1, max: 1000, fallback: 50 },
+    rounds: { env: 'BENCH_ROUNDS', help: 'rounds of each comparison', min: 1, max: 25, fallback: 3 },
     searchRounds: { env: 'BENCH_SEARCH_ROUNDS', help: 'rounds of the searches', min: 1, max: 25, fallback: 3 },
     only: { env: 'BENCH_ONLY', help: 'run only this part: search', choices: ['search'] },
   },
 );
 
-const is2xx = (status: number): boolean => status >= 200 && status < 300;
+/** A load of one origin: the requests each connection repeats, the sessions it uses, what each kind must answer. */
+type Spec = Pick<LoadOptions, 'origin' | 'requests' | 'sessions' | 'drain'> & {
+  connections: number;
+  expected?: Expect;
+};
+type Expect = (kind: string, status: number) => boolean;
+type Measured = Figures & { problems: string };
 
-/** What went wrong, e.g. "POST: 500 ×2, 3 timeouts". */
-function problems(parts: [string, ReturnType<typeof figuresOf>, (status: number) => boolean][]): string {
-  return parts
-    .filter(([, f]) => f.bad > 0)
-    .map(([label, f, keep]) => {
-      const items = [
-        statusList(f.statuses, keep),
-        f.errors ? `${f.errors} connection errors` : '',
-        f.timeouts ? `${f.timeouts} timeouts` : '',
-      ];
-      return label + items.filter(Boolean).join(', ');
-    })
-    .join('; ');
-}
+const is2xx: Expect = (_, status) => status >= 200 && status < 300;
+const get = (path: string) => [{ kind: 'read', method: 'GET', path }];
 
-async function readScenario(
-  app: AppProcess,
-  label: string,
-  request: string,
-  connections: number,
-  signal: AbortSignal,
-): Promise<Scenario> {
-  log(`${label}: GET ${request}, ${connections} connections, ${WARM_UP_S} s + ${options.duration} s…`);
-  const load = {
-    origin: app.origin,
-    connections,
-    requests: [{ kind: 'read', method: 'GET', path: request }],
-    expected: (_: string, status: number) => is2xx(status),
-    signal,
-  };
-  await runLoad({ ...load, durationS: WARM_UP_S });
-  const measured = await runLoad({ ...load, durationS: options.duration });
+/** A warm-up (for reads), then --duration s of `spec`; the figures of `kind`, with the bad answers of every kind. */
+async function measure(app: App | undefined, spec: Spec, signal: AbortSignal, kind = 'read'): Promise<Measured> {
+  const expected = spec.expected ?? is2xx;
+  const load = { ...spec, expected, signal };
+  if (kind === 'read') await runLoad({ ...load, durationS: WARM_UP_S });
+  const result = await runLoad({ ...load, durationS: options.duration });
   if (signal.aborted) throw new Error('the load was interrupted');
   // Connection errors by the thousand mean the app is gone: say so rather than go on.
-  if (!app.running)
-    throw new Error(`the app exited (code ${await app.onExit()}) during “${label}”:\n${app.tail(10).join('\n')}`);
-  const figures = figuresOf([measured.byKind.get('read')], measured.windowMs);
-  log(`  ${Math.round(figures.perSecond)} req/s, p99 ${Math.round(figures.p99Ms)} ms, errors ${figures.bad}`);
-  return {
-    label,
-    request: `GET ${request}`,
-    connections,
-    figures,
-    problems: problems([['', figures, is2xx]]),
-    rssMiB: rssMiB(app.pid),
-  };
+  if (app && !app.isRunning()) throw new Error(`the app exited during the load:${app.tail(10)}`);
+  const problems = [...result.byKind].flatMap(([k, tally]) => {
+    const f = figuresOf([tally], 1);
+    const parts = [statusList(f.statuses, (s) => expected(k, s)), f.errors ? `${f.errors} connection errors` : ''];
+    if (f.timeouts) parts.push(`${f.timeouts} timeouts`);
+    return f.bad > 0 ? [`${k}: ${parts.filter(Boolean).join(', ')}`] : [];
+  });
+  const figures = figuresOf([result.byKind.get(kind)], result.windowMs);
+  const bad = figuresOf([...result.byKind.values()], 1).bad;
+  log(`  ${Math.round(figures.perSecond)} req/s, p99 ${Math.round(figures.p99Ms)} ms, bad answers ${bad}`);
+  return { ...figures, bad, problems: problems.join('; ') };
 }
 
-async function writeScenario(app: AppProcess, signal: AbortSignal): Promise<Scenario> {
-  const label = 'publish a post, logged in';
-  log(`${label}: logging in ${WRITE_CONNECTIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
+interface Scenario {
+  label: string;
+  request: string;
+  connections: number;
+  figures: Measured;
+  rssMiB: number | undefined;
+}
+
+/** One row of the pages table: `request` loaded on `app`. */
+async function scenario(app: App, label: string, request: string, signal: AbortSignal): Promise<Scenario> {
+  log(`${label}: GET ${request}, ${options.connections} connections…`);
+  const spec = { origin: app.origin, connections: options.connections, requests: get(request) };
+  const figures = await measure(app, spec, signal);
+  return { label, request: `GET ${request}`, connections: options.connections, figures, rssMiB: rssMiB(app.pid) };
+}
+
+/** The app's GET /posts and the reference's, interleaved A B B A A B …, as ../shared/bench/compare.mjs does. */
+interface Comparison {
+  label: string;
+  target: number;
+  p99TargetMs?: number;
+  rounds: { app: Measured; reference: Measured }[];
+}
+
+async function compare(
+  label: string,
+  app: App,
+  spec: Spec,
+  reference: string,
+  target: number,
+  signal: AbortSignal,
+  p99TargetMs?: number,
+): Promise<Comparison> {
+  const referenceSpec = { origin: reference, connections: COMPARE_CONNECTIONS, requests: get('/posts') };
+  const comparison: Comparison = { label, target, p99TargetMs, rounds: [] };
+  for (let round = 1; round <= options.rounds; round++) {
+    log(`GET /posts ${label} against the reference, round ${round} of ${options.rounds}…`);
+    const appFirst = round % 2 === 1;
+    const first = await measure(appFirst ? app : undefined, appFirst ? spec : referenceSpec, signal);
+    const second = await measure(appFirst ? undefined : app, appFirst ? referenceSpec : spec, signal);
+    comparison.rounds.push(appFirst ? { app: first, reference: second } : { app: second, reference: first });
+  }
+  return comparison;
+}
+
+function summary(c: Comparison) {
+  const ratios = c.rounds.map((r) => r.app.perSecond / Math.max(1e-9, r.reference.perSecond));
+  const bad = c.rounds.reduce((n, r) => n + r.app.bad + r.reference.bad, 0);
+  const p99Ms = median(c.rounds.map((r) => r.app.p99Ms));
+  const ratio = median(ratios);
+  const met = bad === 0 && ratio >= c.target && (c.p99TargetMs === undefined || p99Ms < c.p99TargetMs);
+  const p99Target = c.p99TargetMs === undefined ? '' : `, p99 under ${c.p99TargetMs} ms`;
+  const text = `${ratio.toFixed(2)}× the reference's requests/s, p99 ${ms(p99Ms)} ms (target ≥ ${c.target}×${p99Target})`;
+  const verdict = bad > 0 ? `not measured: ${bad} bad answers` : `${met ? 'MET' : 'MISSED'}: ${text}`;
+  return { ratios, ratio, bad, p99Ms, verdict };
+}
+
+/** A session of the demo admin per connection (round robin over SESSIONS), each of which has written once. */
+async function sessionsOf(app: App): Promise<Session[]> {
+  log(`logging in ${SESSIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
   const sessions: Session[] = [];
-  for (let i = 0; i < WRITE_CONNECTIONS; i++) sessions.push(await logIn(app.origin, DEMO_ADMIN_USERNAME));
+  for (let i = 0; i < SESSIONS; i++) sessions.push(await logIn(app.origin, DEMO_ADMIN_USERNAME));
   await writeOnce(app.origin, sessions[0]!);
-  log(`${label}: POST /posts, ${WRITE_CONNECTIONS} connections, ${WARM_UP_S} s + ${options.duration} s…`);
-  const expected = (kind: string, status: number): boolean => status === (kind === 'write' ? 303 : 200);
-  const load = {
-    origin: app.origin,
-    connections: WRITE_CONNECTIONS,
-    requests: writeAndFollow('Benchmark post'),
-    expected,
-    sessions,
-    signal,
-  };
-  await runLoad({ ...load, durationS: WARM_UP_S });
-  const measured = await runLoad({ ...load, durationS: options.duration });
-  const write = figuresOf([measured.byKind.get('write')], measured.windowMs);
-  const follow = figuresOf([measured.byKind.get('follow')], measured.windowMs);
-  log(`  ${Math.round(write.perSecond)} posts/s, p99 ${Math.round(write.p99Ms)} ms, errors ${write.bad + follow.bad}`);
-  return {
-    label,
-    request: 'POST /posts',
-    connections: WRITE_CONNECTIONS,
-    figures: { ...write, bad: write.bad + follow.bad },
-    problems: problems([
-      ['POST: ', write, (s) => s === 303],
-      ['GET of the new post: ', follow, (s) => s === 200],
-    ]),
-    rssMiB: rssMiB(app.pid),
-  };
+  return sessions;
 }
 
-/** One look at the deep page before the load: does it list the posts after its cursor? */
-async function checkDeepPage(
-  origin: string,
-  deepPath: string,
-  targets: PageTargets,
-): Promise<{ ok: boolean; text: string }> {
-  const res = await fetch(origin + deepPath, { redirect: 'manual', headers: FORWARDED_HEADERS });
-  const html = await res.text();
-  if (!is2xx(res.status)) return { ok: false, text: `\`GET ${deepPath}\` answered ${res.status}` };
-  if (targets.deepFirstId === undefined || html.includes(`href="/posts/${targets.deepFirstId}"`))
-    return { ok: true, text: 'it listed the posts after its cursor' };
-  if (html.includes(`href="/posts/${targets.newestId}"`))
-    return { ok: false, text: '`?after=` answered with the first page (keyset pagination not in place yet?)' };
-  return { ok: false, text: `it did not list post ${targets.deepFirstId}, the one after its cursor` };
-}
-
-/** Each search looked at once, then all loaded in turn per round: a noisy moment spoils one round of each, not every round of one. */
+/** Each search loaded in turn per round: a noisy moment spoils one round of each, not every round of one. */
 async function searchSection(
-  app: AppProcess,
   url: string,
-  startedAt: Date,
+  app: App,
   targets: PageTargets,
   signal: AbortSignal,
-): Promise<SearchSection> {
+): Promise<{ text: string; ok: boolean; verdict: string }> {
+  const startedAt = new Date();
   log('counting the posts each search matches…');
-  const measures = await measureSearches(url);
-  const rows: SearchRow[] = [];
-  for (const [i, search] of SEARCHES.entries()) {
-    const check = await checkSearchPage(app.origin, search, measures[i]!);
-    if (!check.ok) log(`  ${search.label}: ${check.text}`);
-    rows.push({ search, measure: measures[i]!, check, rounds: [] });
-  }
+  const rows = await searchRows(url, app.origin);
   for (let round = 1; round <= options.searchRounds; round++) {
     for (const row of rows) {
-      const label = `search, round ${round} of ${options.searchRounds}: ${row.search.label}`;
-      row.rounds.push(await readScenario(app, label, searchPath(row.search), SEARCH_CONNECTIONS, signal));
+      log(`search, round ${round} of ${options.searchRounds}: ${row.search.label}…`);
+      const spec = { origin: app.origin, connections: SEARCH_CONNECTIONS, requests: get(searchPath(row.search)) };
+      row.rounds.push(await measure(app, spec, signal));
     }
   }
-  const defaults = { users: 10_000, posts: 200_000, duration: 10, searchRounds: 3 };
-  const env = [
-    options.only ? `BENCH_ONLY=${options.only}` : '',
-    options.users !== defaults.users ? `SEED_USERS=${options.users}` : '',
-    options.posts !== defaults.posts ? `SEED_POSTS=${options.posts}` : '',
-    options.duration !== defaults.duration ? `BENCH_DURATION=${options.duration}` : '',
-    options.searchRounds !== defaults.searchRounds ? `BENCH_SEARCH_ROUNDS=${options.searchRounds}` : '',
-  ].filter(Boolean);
-  const command = [...env, 'npm run bench'].join(' ');
-  return {
-    startedAt,
-    command,
+  const flags = process.argv.slice(2).join(' ');
+  const env = ['SEED_USERS', 'SEED_POSTS', 'BENCH_DURATION', 'BENCH_SEARCH_ROUNDS', 'BENCH_ONLY']
+    .filter((name) => process.env[name])
+    .map((name) => `${name}=${process.env[name]}`);
+  const text = renderSearchSection(rows, {
+    targets,
+    command: [...env, 'npm run bench', ...(flags ? ['--', flags] : [])].join(' '),
+    when: when(startedAt),
     durationS: options.duration,
     warmUpS: WARM_UP_S,
-    rounds: options.searchRounds,
-    targets,
-    rows,
-  };
+    appLog: options.only ? loggedSummary(app) : 'see the pages',
+  });
+  return { text, ok: searchesOk(rows), verdict: searchVerdict(rows, false) };
 }
 
-const searchesOk = (section: SearchSection): boolean =>
-  section.rows.every((row) => row.rounds.every((r) => r.figures.bad === 0));
+const when = (date: Date): string => date.toISOString().replace('T', ' ').slice(0, 16);
 
-async function save(report: string): Promise<void> {
-  process.stdout.write(`\n${await saveMarkdown(REPORT_FILE, report)}`);
-}
-
-function referenceVerdict(comparison: Comparison | string): string {
-  if (typeof comparison === 'string') return `not measured: ${comparison}`;
-  if (comparison.median === undefined)
-    return `not measured: compare.mjs printed no ratio (exit code ${comparison.exitCode})`;
-  const ratio = `${comparison.median.toFixed(2)}× the reference's requests/s (target ≥ ${REFERENCE_TARGET}×)`;
-  if (comparison.warning) return `MISSED (void): ${ratio}, but ${comparison.warning}`;
-  return comparison.median >= REFERENCE_TARGET ? `MET: ${ratio}, with zero errors` : `MISSED: ${ratio}`;
-}
-
-function deepVerdict(scenarios: Scenario[], deepCheck: { ok: boolean; text: string }): string {
-  const [first, deep] = [scenarios[0]!.figures, scenarios[1]!.figures];
-  if (!deepCheck.ok) return `not measured: ${deepCheck.text}`;
-  if (first.bad + deep.bad > 0) return 'not measured: the first or the deep page had bad answers';
-  const ratio = Math.max(first.perSecond, deep.perSecond) / Math.max(1e-9, Math.min(first.perSecond, deep.perSecond));
-  const text = `first page ${int(first.perSecond)} req/s, deep page ${int(deep.perSecond)} req/s: ${ratio.toFixed(2)}× apart (target ≤ ${DEEP_TARGET}×)`;
-  return ratio <= DEEP_TARGET ? `MET: ${text}` : `MISSED: ${text}`;
-}
-
-function comparisonSection(comparison: Comparison | string, title: string, app: string): string[] {
-  const lines = [`## ${title}`, ''];
-  if (typeof comparison === 'string') return [...lines, `Not run: ${comparison}.`, ''];
-  lines.push(
-    `\`../shared/bench/compare.mjs\`, A = ${app}, B = \`../shared/bench/reference-server.mjs\` ` +
-      `(the latest 20 published posts by one raw query and one cached template, the same pool size) on the same ` +
-      `database: ${options.rounds} alternating round${options.rounds === 1 ? '' : 's'} of ${options.duration} s at ${COMPARE_CONNECTIONS} ` +
-      `connections after one warm-up each.`,
-    '',
-  );
-  if (comparison.table) lines.push('```text', comparison.table, '```', '');
-  else lines.push('compare.mjs printed no table; its last output:', '', '```text', comparison.output.trim(), '```', '');
-  if (comparison.median !== undefined) {
-    lines.push(
-      `Median A/B requests per second: **${comparison.median.toFixed(2)}** (rounds: ${comparison.rounds.map((r) => r.toFixed(2)).join(', ')}).`,
-      '',
-    );
-  }
-  if (comparison.warning) lines.push(`compare.mjs: ${comparison.warning}`, '');
-  return lines;
+async function save(report: string, section: string): Promise<void> {
+  const file = path.join(ROOT, REPORT_FILE);
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const saved = await saveMarkdown(REPORT_FILE, withSearchSection(report || previous, previous, section));
+  process.stdout.write(`\n${saved}`);
 }
 
 async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const startedAt = new Date();
-  log('starting an embedded PostgreSQL…');
-  const server = await EmbeddedServer.start();
-  cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
-  log(`migrating, seeding the demo data, then ${options.users} users and ${options.posts} posts…`);
-  const seedSeconds = await seedDatabase(server.url, options.users, options.posts);
-  const targets = await readPageTargets(server.url);
-  log(`database: ${targets.users} users, ${targets.posts} posts (${targets.published} published)`);
-  // One app renders every request, for what each page really costs.
-  const app = await startApp(server.url, cleanup, { PAGE_CACHE_MS: '0' });
-  log(`app at ${app.origin} (pid ${app.pid}), every request rendered`);
-
+  log('starting PostgreSQL, migrating, seeding the demo data…');
+  const database = await startDatabase(cleanup);
+  log(`seeding ${options.users} users and ${options.posts} posts…`);
+  const seedSeconds = await seedVolume(database.url, options.users, options.posts);
+  const targets = await readPageTargets(database.url);
+  // This app renders every request, for what each page really costs.
+  const app = await startApp(database.url, cleanup, { PAGE_CACHE_MS: '0' });
+  const search = await searchSection(database.url, app, targets, signal);
   if (options.only === 'search') {
-    const section = await searchSection(app, server.url, startedAt, targets, signal);
-    const existing = fs.existsSync(path.join(ROOT, REPORT_FILE))
-      ? fs.readFileSync(path.join(ROOT, REPORT_FILE), 'utf8')
-      : '# Benchmarks\n\n';
-    const sections = searchSectionsOf(existing);
-    sections.set(targets.posts, renderSearchSection({ ...section, appLog: app.log.summary() }));
-    await save(withSearchSections(existing, sections));
-    return searchesOk(section);
+    await save('', search.text);
+    return search.ok;
   }
 
-  // The other app as deployed, with its page cache at the production default.
-  const cachedApp = await startApp(server.url, cleanup);
-  const reference = referenceToolsPresent() ? await startReference(server.url, cleanup) : undefined;
-  log(`second app at ${cachedApp.origin}${reference ? `, reference at ${reference.origin}` : ''}`);
-
-  const deepPath = `/posts?after=${targets.deepCursor}`;
-  const deepCheck = await checkDeepPage(app.origin, deepPath, targets);
-  const deepShare = Math.round((100 * targets.deepOffset) / targets.published);
   const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
-  const scenarios: Scenario[] = [];
-  for (const [label, request] of [
-    ['first page of posts', '/posts'],
-    [`deep page of posts (${deepShare} % in)`, deepPath],
-    ['one post', `/posts/${targets.postId}`],
-    [`profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile],
-  ] as const) {
-    scenarios.push(await readScenario(app, label, request, options.connections, signal));
+  const deepShare = Math.round((100 * targets.deepOffset) / targets.published);
+  const scenarios = [
+    await scenario(app, 'first page of posts', '/posts', signal),
+    await scenario(app, `deep page of posts (${deepShare} % in)`, `/posts?after=${targets.deepCursor}`, signal),
+    await scenario(app, 'one post', `/posts/${targets.postId}`, signal),
+    await scenario(app, `profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile, signal),
+  ];
+
+  // The app as deployed: anonymous pages reused for PAGE_CACHE_MS (1 s), never a logged-in one.
+  const deployed = await startApp(database.url, cleanup);
+  const comparisons: Comparison[] = [];
+  if (referencePresent()) {
+    const reference = await startReference(database.url, cleanup);
+    const anonymous = (target: App) => ({
+      origin: target.origin,
+      connections: COMPARE_CONNECTIONS,
+      requests: get('/posts'),
+    });
+    comparisons.push(await compare('as deployed', deployed, anonymous(deployed), reference, 0.7, signal));
+    comparisons.push(await compare('rendered every time', app, anonymous(app), reference, 0.6, signal));
+    const loggedIn = {
+      ...anonymous(deployed),
+      requests: [asSession({ kind: 'read', method: 'GET', path: '/posts' })],
+      sessions: await sessionsOf(deployed),
+    };
+    comparisons.push(await compare('logged in', deployed, loggedIn, reference, 0.5, signal, 150));
   }
-  // Before the writes, which add posts the searches would find.
-  const search = await searchSection(app, server.url, startedAt, targets, signal);
 
-  const compareWith = async (origin: string, what: string): Promise<Comparison | string> => {
-    if (!reference) return `the reference tools are not in ${REFERENCE_DIR}`;
-    log(
-      `comparing GET /posts (${what}) with the reference: ${options.rounds} rounds, about ${(options.rounds + 1) * 2 * options.duration} s…`,
-    );
-    const result = await compare(
-      `${origin}/posts`,
-      `${reference.origin}/posts`,
-      options.rounds,
-      options.duration,
-      COMPARE_CONNECTIONS,
-      cleanup,
-    );
-    if (signal.aborted) throw new Error('interrupted');
-    log(result.output.trim());
-    return result;
+  // Last: the new posts change the lists the other loads read.
+  log(`publishing posts, logged in: POST /posts and its 303, ${WRITE_CONNECTIONS} connections…`);
+  const write = {
+    origin: app.origin,
+    connections: WRITE_CONNECTIONS,
+    requests: writeAndFollow('Benchmark post'),
+    expected: (kind: string, status: number) => status === (kind === 'write' ? 303 : 200),
+    sessions: await sessionsOf(app),
   };
-  const comparison = await compareWith(cachedApp.origin, 'as deployed');
-  const uncached = await compareWith(app.origin, 'every request rendered');
-  // Last: the new posts change the list the other scenarios read.
-  scenarios.push(await writeScenario(app, signal));
-
-  const cpus = os.cpus();
-  const when = startedAt.toISOString().replace('T', ' ').slice(0, 16);
-  const bad = [...scenarios, ...search.rows.flatMap((row) => row.rounds)].reduce((n, s) => n + s.figures.bad, 0);
-  const errorGroups = [...app.log.errors].sort(([, a], [, b]) => b - a).slice(0, 5);
-  const rows = scenarios.map((s) => {
-    const f = s.figures;
-    const errors = f.bad === 0 ? '0' : `**${int(f.bad)}** (${s.problems})`;
-    return [
-      s.label,
-      `\`${s.request}\``,
-      String(s.connections),
-      int(f.responses),
-      int(f.perSecond),
-      ms(f.p50Ms),
-      ms(f.p99Ms),
-      errors,
-      mib(s.rssMiB),
-    ];
+  const before = await countAndCheck(database.url);
+  const writes = await measure(app, { ...write, drain: true }, signal, 'write');
+  const after = await countAndCheck(database.url);
+  const created = after.posts - before.posts;
+  const answered303 = writes.statuses.get(303) ?? 0;
+  scenarios.push({
+    label: 'publish a post, logged in',
+    request: 'POST /posts',
+    connections: WRITE_CONNECTIONS,
+    figures: writes,
+    rssMiB: rssMiB(app.pid),
   });
+
+  const invariants = created === answered303 && after.countMismatches === 0;
+  const cpus = os.cpus();
+  const rssMax = Math.max(...[app, deployed].map((a) => rssMiB(a.pid) ?? 0));
+  const bad = [...scenarios.map((s) => s.figures.bad), ...comparisons.map((c) => summary(c).bad)].reduce(
+    (a, b) => a + b,
+    0,
+  );
+  const [first, deep] = [scenarios[0]!.figures, scenarios[1]!.figures];
+  const deepRatio =
+    Math.max(first.perSecond, deep.perSecond) / Math.max(1e-9, Math.min(first.perSecond, deep.perSecond));
+  const verdict = (met: boolean, text: string): string => `${met ? 'MET' : 'MISSED'}: ${text}`;
   const report = [
     '# Benchmarks',
     '',
-    `Page speed of the app under a bounded load on loopback, measured by \`npm run bench\` on ${when} UTC. ` +
+    `Page speed of the app under a bounded load on loopback, measured by \`npm run bench\` on ${when(startedAt)} UTC. ` +
       'Generated file: run the benchmark again rather than edit it.',
     '',
-    `- machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB of memory, ${os.type()} ${os.release()}`,
+    `- machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${targets.postgresVersion} (embedded, in a temporary directory)`,
     `- data: ${int(targets.users)} users, ${int(targets.posts)} posts (${int(targets.published)} published): ` +
       `the demo data and the volume seeder (${int(seedSeconds)} s through sequelize-cli)`,
     '- the app: `src/server.ts` with `NODE_ENV=production`, a pool of 10 connections, behind one trusted proxy ' +
       '(`X-Forwarded-Proto: https`), logging warnings and errors only',
-    `- load: autocannon on 127.0.0.1, a ${WARM_UP_S} s warm-up not counted, then ${options.duration} s per scenario`,
+    `- load: autocannon on 127.0.0.1, a ${WARM_UP_S} s warm-up not counted, then ${options.duration} s per load`,
     '',
-    'The machine is shared and noisy (±40 % between identical runs): the absolute figures below move from run ' +
-      'to run; the ratios measured side by side in one run are what to compare.',
+    'The machine is shared and noisy (±40 % between identical runs): compare the ratios measured side by side ' +
+      'in one run, not the absolute figures of different runs.',
+    '',
+    '## `GET /posts` against the reference',
+    '',
+    `The app and \`../shared/bench/reference-server.mjs\` (the latest 20 published posts by one raw query and one ` +
+      `cached template, the same pool size) on the same database, loaded in turn at ${COMPARE_CONNECTIONS} ` +
+      `connections for ${options.rounds} interleaved rounds, as \`../shared/bench/compare.mjs\` does (which cannot ` +
+      `send a session cookie). As deployed: anonymous pages reused for \`PAGE_CACHE_MS\` (1 s). Rendered every ` +
+      `time: \`PAGE_CACHE_MS=0\`. Logged in: the deployed app, ${SESSIONS} sessions of the demo admin, never cached.`,
+    '',
+    ...(comparisons.length === 0
+      ? ['Not run: `../shared/bench/reference-server.mjs` is not there.']
+      : table(
+          [
+            '`GET /posts`',
+            'app req/s',
+            'reference req/s',
+            'app / reference',
+            'by round',
+            'app p99 ms',
+            'errors',
+            'target',
+          ],
+          'lrrrrrrl',
+          comparisons.map((c) => {
+            const s = summary(c);
+            return [
+              c.label,
+              int(median(c.rounds.map((r) => r.app.perSecond))),
+              int(median(c.rounds.map((r) => r.reference.perSecond))),
+              `**${s.ratio.toFixed(2)}**`,
+              s.ratios.map((r) => r.toFixed(2)).join(', '),
+              ms(s.p99Ms),
+              int(s.bad),
+              s.verdict,
+            ];
+          }),
+        )),
     '',
     '## Pages',
     '',
@@ -371,56 +340,50 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
     ...table(
       ['scenario', 'request', 'connections', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'app RSS MiB'],
       'llrrrrrrr',
-      rows,
+      scenarios.map(({ label, request, connections, figures: f, rssMiB: rss }) => [
+        label,
+        `\`${request}\``,
+        String(connections),
+        int(f.responses),
+        int(f.perSecond),
+        ms(f.p50Ms),
+        ms(f.p99Ms),
+        f.bad === 0 ? '0' : `**${int(f.bad)}** (${f.problems})`,
+        mib(rss),
+      ]),
     ),
     '',
-    '- req/s: responses per second over the scenario; p50 and p99: latency of every response, whatever its status; ' +
-      'errors: connection errors, timeouts (10 s) and answers other than 2xx (for `POST /posts`, other than 303); ' +
-      'app RSS: the resident memory of the app process after the scenario.',
-    `- deep page: \`after\` is the cursor (published_at in µs, then id) of published post ${int(targets.deepOffset)} ` +
-      `of ${int(targets.published)}, newest first; checked once before the load: ${deepCheck.text}.`,
-    `- publish a post: ${WRITE_CONNECTIONS} connections, each a session of the demo admin that posts the form ` +
-      '(title, body, published, CSRF token) and then, as a browser does, follows the 303 to the new post; ' +
-      'the row shows the POSTs alone. Run last, after the comparison, as it adds posts to the list.',
-    ...errorGroups.map(([message, n]) => `- app error ×${n}: ${message}`),
-    `- the app logged: ${app.log.summary()}.`,
+    '- p50 and p99: latency of every response, whatever its status; errors: connection errors, timeouts (10 s) ' +
+      'and answers other than 2xx (for `POST /posts`, other than 303); app RSS: after the load.',
+    `- deep page: \`after\` is the cursor of published post ${int(targets.deepOffset)} of ${int(targets.published)}, newest first.`,
+    `- publish a post: ${WRITE_CONNECTIONS} connections, each a session of the demo admin that posts the form and ` +
+      'follows the 303 to the new post, as a browser does; the row shows the POSTs alone.',
+    `- the app logged: ${loggedSummary(app)}; as deployed: ${loggedSummary(deployed)}.`,
     '',
-    renderSearchSection(search),
-    ...comparisonSection(
-      comparison,
-      '`GET /posts` against the reference, as deployed',
-      "the app's `GET /posts` with its production settings (anonymous pages reused for `PAGE_CACHE_MS`, 1 s)",
-    ),
-    ...comparisonSection(
-      uncached,
-      '`GET /posts` against the reference, every request rendered',
-      "the app's `GET /posts` with `PAGE_CACHE_MS=0`: one query and one render per request",
-    ),
+    search.text,
     '## Targets',
     '',
-    `- app's \`GET /posts\` ≥ ${REFERENCE_TARGET}× the reference's requests/s, side by side: ${referenceVerdict(comparison)}`,
-    `- the same, every request rendered (\`PAGE_CACHE_MS=0\`): ${referenceVerdict(uncached)}`,
-    `- deep page and first page within ${DEEP_TARGET}× of each other: ${deepVerdict(scenarios, deepCheck)}`,
-    `- each search's p99 under ${SEARCH_P99_TARGET_MS} ms at ${SEARCH_CONNECTIONS} connections (${int(targets.posts)} posts): ${searchVerdict(search.rows, false)}`,
-    `- no errors in any scenario: ${bad === 0 ? 'MET' : `MISSED: ${int(bad)} bad answers`}`,
+    ...comparisons.map((c) => `- \`GET /posts\` ${c.label}: ${summary(c).verdict}`),
+    `- deep page and first page within ${DEEP_TARGET}× of each other: ` +
+      verdict(
+        deepRatio <= DEEP_TARGET,
+        `${int(first.perSecond)} and ${int(deep.perSecond)} req/s, ${deepRatio.toFixed(2)}× apart`,
+      ),
+    `- each search's p99 under 100 ms at ${SEARCH_CONNECTIONS} connections (${int(targets.posts)} posts): ${search.verdict}`,
+    `- the apps' memory after the benchmark under ${RSS_TARGET_MIB} MiB: ` +
+      verdict(rssMax < RSS_TARGET_MIB, `the larger RSS ${mib(rssMax)} MiB`),
+    `- no errors in any load: ${bad === 0 ? 'MET' : `MISSED: ${int(bad)} bad answers`}`,
+    `- one new post per 303 and every posts_count exact after the writes: ${verdict(invariants, `${int(created)} posts for ${int(answered303)} 303s, ${after.countMismatches} users' posts_count wrong`)}`,
     '',
     '## Reproduce',
     '',
-    '`npm run bench` (about a quarter of an hour at the default sizes); `npm run bench -- --help` lists the options. ' +
-      'Sizes and load by flag or environment variable: `SEED_USERS` (10000), ' +
-      '`SEED_POSTS` (200000), `BENCH_DURATION` seconds per scenario (10), `BENCH_CONNECTIONS` (50), ' +
-      '`BENCH_ROUNDS` of the comparison (5), `BENCH_SEARCH_ROUNDS` of the searches (3). `BENCH_ONLY=search` runs the searches alone (no other page, no ' +
-      'comparison, no writes) and puts their section into this file beside those of other sizes, e.g. ' +
-      '`BENCH_ONLY=search SEED_POSTS=1000000 npm run bench`; a whole run keeps the search sections of other sizes.',
+    '`npm run bench` (about a quarter of an hour at the default sizes); `npm run bench -- --help` lists the ' +
+      'options, by flag or environment variable. `BENCH_ONLY=search SEED_POSTS=1000000 npm run bench` measures the ' +
+      'searches alone at another size and puts their section beside the others in this file.',
     '',
   ].join('\n');
-  const file = path.join(ROOT, REPORT_FILE);
-  const sections = searchSectionsOf(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
-  // The section just rendered, as the file will hold it, among those of other sizes.
-  sections.set(targets.posts, searchSectionsOf(report).get(targets.posts)!);
-  await save(withSearchSections(report, sections));
-  const compareBad = [comparison, uncached].some((result) => typeof result !== 'string' && result.exitCode !== 0);
-  return bad === 0 && searchesOk(search) && !compareBad;
+  await save(report, search.text);
+  return bad === 0 && search.ok && invariants;
 }
 
 runScript('benchmark', run);

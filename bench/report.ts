@@ -3,13 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as prettier from 'prettier';
-import type { Figures } from './driver.js';
 import { log, ROOT } from './support.js';
 
 export const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const ms = (n: number): string => (Number.isNaN(n) ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 export const mib = (n: number | undefined): string => (n === undefined ? '–' : n.toFixed(0));
-export const seconds = (milliseconds: number): string => `${(milliseconds / 1000).toFixed(1)} s`;
 export const percent = (n: number, of: number): string => {
   const share = (100 * n) / Math.max(1, of);
   return `${share > 0 && share < 0.1 ? share.toPrecision(1) : share.toFixed(1)} %`;
@@ -28,25 +26,6 @@ export function statusList(counts: Map<number, number>, keep: (status: number) =
     .sort(([a], [b]) => a - b)
     .map(([status, count]) => `${status} ×${count}`)
     .join(', ');
-}
-
-/** Rows of figures: requests, req/s, p50/p99, status classes, errors, timeouts. */
-export function figuresTable(rows: [string, Figures][]): string[] {
-  const head = ['part', 'requests', 'req/s', 'p50 ms', 'p99 ms', '2xx', '3xx', '4xx', '5xx', 'errors', 'timeouts'];
-  return table(
-    head,
-    'lrrrrrrrrrr',
-    rows.map(([label, f]) => [
-      label,
-      int(f.responses),
-      int(f.perSecond),
-      ms(f.p50Ms),
-      ms(f.p99Ms),
-      ...f.classes.map(int),
-      int(f.errors),
-      int(f.timeouts),
-    ]),
-  );
 }
 
 /** `markdown` formatted by prettier, written to `file` (relative to the root); the formatted text. */

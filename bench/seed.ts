@@ -3,9 +3,9 @@
 // then, with psql on PATH, ../shared/bench/seed-reference.sh on the same server, and the ratio.
 import fs from 'node:fs';
 import path from 'node:path';
-import { EmbeddedServer, migrated, seedVolume, timed, withClient } from './database.js';
+import { seedVolume, startDatabase, timed } from './database.js';
 import { readOptions, sizes } from './options.js';
-import { type Cleanup, ROOT, runScript } from './support.js';
+import { type Cleanup, ROOT, runScript, withClient } from './support.js';
 
 const REFERENCE = path.resolve(ROOT, '../shared/bench/seed-reference.sh');
 const options = readOptions(
@@ -16,10 +16,8 @@ const log = (message: string): void => console.log(message);
 
 async function run(cleanup: Cleanup): Promise<boolean> {
   const { users, posts } = options;
-  log('starting an embedded PostgreSQL…');
-  const server = await EmbeddedServer.start();
-  cleanup.add('stop PostgreSQL and remove its directory', () => server.dispose());
-  await migrated(server.url, false);
+  log('starting PostgreSQL and migrating…');
+  const server = await startDatabase(cleanup, false);
   log(`seeding ${users} users and ${posts} posts through sequelize-cli…`);
   const seederS = await seedVolume(server.url, users, posts);
   const counted = await withClient(server.url, async (client) => {

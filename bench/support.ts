@@ -1,24 +1,26 @@
-// Helpers every bench script shares: time, percentiles, process memory, cleanup on exit.
+// What every bench script shares: progress on stderr, percentiles and medians, process memory,
+// one short-lived SQL connection, and the cleanup run at the end or on a signal.
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
+import { clientConfig, parseDatabaseUrl } from '../src/db/connection.js';
 
 export const ROOT = path.resolve(__dirname, '..');
 
 /** Progress goes to stderr: stdout carries only the report. */
 export const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Milliseconds on a monotonic clock. */
-export const now = (): number => performance.now();
-
 /** The p-th percentile (0–100) of `sorted` (ascending), nearest-rank; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** Resident memory of a process in MiB (Linux: VmRSS of /proc/<pid>/status), if readable. */
@@ -28,6 +30,17 @@ export function rssMiB(pid: number): number | undefined {
     return match?.[1] ? Number(match[1]) / 1024 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** One short-lived connection for the script's own queries. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(await clientConfig(parseDatabaseUrl(url), { application_name: 'bench' }));
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
   }
 }
 

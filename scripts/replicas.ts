@@ -15,7 +15,8 @@ import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { DEMO_ADMIN_USERNAME, DEMO_PASSWORD } from '../src/db/demo.js';
 import { startStandby } from '../test/support/standby.js';
 import { freePort } from '../test/support/ports.js';
-import { migrateAndSeedDemo } from '../bench/database.js';
+import { migrateDatabase } from '../test/support/postgres.js';
+import { seedDemo } from '../bench/database.js';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'users-and-posts-replicas-'));
   fs.chmodSync(dataDir, 0o755);
   const primary = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-  await migrateAndSeedDemo(primary.url);
+  await migrateDatabase(primary.url);
+  await seedDemo(primary.url);
   const standby = await startStandby({ url: primary.url, dataDir }, { applyDelayMs });
   console.log(`primary:  ${primary.url}\nstandby:  ${standby.url} (applying ${applyDelayMs} ms late)`);
 
