@@ -60,7 +60,7 @@ describe('WEB_CONCURRENCY=2', () => {
     try {
       const [user] = await createUsers(db, 1, 'cluster');
       const visitor = new Visitor(server.port);
-      await visitor.logIn(user!.username);
+      await visitor.logInToPost(user!.username);
       // Each request on a connection of its own: the primary hands them out in turn.
       const pids = await workerPids(server, visitor);
       assert.equal(pids.size, 2, `the logged-in requests were all served by ${[...pids].join(', ')}${server.tail()}`);
@@ -109,7 +109,7 @@ describe('WEB_CONCURRENCY=2', () => {
     const server = await startServer(database.url, { WEB_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '10000' });
     const [author] = await createUsers(db, 1, 'cluster_drain');
     const writer = new Visitor(server.port);
-    await writer.logIn(author!.username);
+    await writer.logInToPost(author!.username);
     const pids = await workerPids(server, writer);
     assert.equal(pids.size, 2);
 

@@ -76,7 +76,7 @@ async function attempt(kind: Kind, person: Visitor): Promise<Outcome> {
         const ids = [...confirmed];
         path = `/posts/${ids[Math.floor(Math.random() * ids.length)] ?? 1}`;
       }
-      reply = await person.get(path, CLIENT_TIMEOUT_MS);
+      reply = await person.get(path, { timeoutMs: CLIENT_TIMEOUT_MS });
     }
     return { kind, label: `${kind.split(' ')[0]} ${path}`, startedAt, endedAt: now(), reply };
   } catch (error) {
@@ -141,8 +141,8 @@ before(async () => {
   people = users.map(() => new Visitor(server.port));
   held = { user: heldUser, visitor: new Visitor(server.port) };
   await Promise.all([
-    ...people.map((person, i) => person.logIn(users[i]?.username ?? '')),
-    held.visitor.logIn(heldUser.username),
+    ...people.map((person, i) => person.logInToPost(users[i]?.username ?? '')),
+    held.visitor.logInToPost(heldUser.username),
   ]);
   // Something for GET /posts/:id to show from the start.
   for (const person of people) {

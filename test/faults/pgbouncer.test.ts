@@ -102,18 +102,18 @@ describe('through PgBouncer (transaction pooling)', { skip: PGBOUNCER ? false : 
     const visitor = new Visitor(server.port);
     const form = await visitor.get('/signup');
     const username = `bouncer_${Date.now().toString(36)}`;
-    const signup = await visitor.request({
-      method: 'POST',
-      path: '/signup',
-      form: {
-        _csrf: csrfTokenIn(form.body),
+    const signup = await visitor.submit(
+      'POST',
+      '/signup',
+      {
         username,
         email: `${username}@example.com`,
         displayName: 'Pooled Person',
         password: PASSWORD,
         passwordConfirmation: PASSWORD,
       },
-    });
+      { csrf: csrfTokenIn(form.body) },
+    );
     assert.equal(signup.status, 303, `signup answered ${signup.status}${server.tail()}`);
     // Logged in by the signup itself.
     const newPostForm = await visitor.get('/posts/new');
@@ -123,17 +123,12 @@ describe('through PgBouncer (transaction pooling)', { skip: PGBOUNCER ? false : 
     const created = await visitor.createPost('Through the pooler');
     assert.equal(created.status, 303, server.tail());
     const postPath = String(created.headers.location);
-    const edited = await visitor.request({
-      method: 'POST',
-      path: postPath,
-      form: {
-        _csrf: visitor.csrf,
-        _method: 'PUT',
-        title: 'Edited through the pooler',
-        body: 'Still here.',
-        published: 'on',
-      },
-    });
+    const edited = await visitor.submit(
+      'PUT',
+      postPath,
+      { title: 'Edited through the pooler', body: 'Still here.', published: 'on' },
+      { csrf: visitor.csrf },
+    );
     assert.equal(edited.status, 303, server.tail());
     assert.match((await visitor.get(postPath)).body, /Edited through the pooler/);
 
@@ -142,33 +137,24 @@ describe('through PgBouncer (transaction pooling)', { skip: PGBOUNCER ? false : 
     assert.equal(profile.status, 200);
     assert.match(profile.body, /1 post published in the last 12 months, in 1 of 52 weeks/);
 
-    const deleted = await visitor.request({
-      method: 'POST',
-      path: postPath,
-      form: { _csrf: visitor.csrf, _method: 'DELETE' },
-    });
+    const deleted = await visitor.submit('DELETE', postPath, {}, { csrf: visitor.csrf });
     assert.equal(deleted.status, 303, server.tail());
     assert.equal((await visitor.get(postPath)).status, 404);
 
-    const changed = await visitor.request({
-      method: 'POST',
-      path: `/users/${username}/password`,
-      form: {
-        _csrf: visitor.csrf,
-        _method: 'PUT',
+    const changed = await visitor.submit(
+      'PUT',
+      `/users/${username}/password`,
+      {
         currentPassword: PASSWORD,
         newPassword: 'another-good-long-password',
         newPasswordConfirmation: 'another-good-long-password',
       },
-    });
+      { csrf: visitor.csrf },
+    );
     assert.equal(changed.status, 303, `password change answered ${changed.status}${server.tail()}`);
     const newPost = await visitor.get('/posts/new');
     assert.equal(newPost.status, 200, 'the session did not survive its own password change');
-    const logout = await visitor.request({
-      method: 'POST',
-      path: '/logout',
-      form: { _csrf: csrfTokenIn(newPost.body) },
-    });
+    const logout = await visitor.submit('POST', '/logout', {}, { csrf: csrfTokenIn(newPost.body) });
     assert.equal(logout.status, 303);
     assert.equal((await visitor.get('/posts/new')).status, 303);
   });
@@ -178,7 +164,7 @@ describe('through PgBouncer (transaction pooling)', { skip: PGBOUNCER ? false : 
     const visitors = await Promise.all(
       authors.map(async (author) => {
         const visitor = new Visitor(server.port);
-        await visitor.logIn(author.username);
+        await visitor.logInToPost(author.username);
         return visitor;
       }),
     );

@@ -41,7 +41,7 @@ before(async () => {
     DB_CONNECT_TIMEOUT_MS: '2000',
   });
   writer = new Visitor(server.port);
-  await writer.logIn(author.username);
+  await writer.logInToPost(author.username);
   for (let i = 0; i < 3; i++) {
     const res = await writer.createPost(`Pool test post ${i}`);
     assert.equal(res.status, 303, `a first post failed${log()}`);

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { freePort } from '../support/ports.js';
-import { send } from '../support/http.js';
+import { halfSent, send } from '../support/http.js';
 import { ROOT } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -143,32 +143,6 @@ async function stoppedCompletely(run: NpmRun, ports: number[]): Promise<number |
   return result.code;
 }
 
-/** A request whose body is still arriving: in flight when the signal comes. */
-async function requestInFlight(port: number): Promise<{ finish(): Promise<string> }> {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  let received = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (received += chunk));
-  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  const body = 'username=nobody&password=nothing-at-all';
-  socket.write(
-    `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
-      `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
-  );
-  return {
-    async finish() {
-      socket.write(body.slice(10));
-      await Promise.race([ended, sleep(10_000)]);
-      return received;
-    },
-  };
-}
-
 function privateDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   temporary.push(dir);
@@ -240,7 +214,15 @@ describe('npm start, npm run dev and npm run db under a process manager', () => 
       'CREATE TABLE kept_across_restarts (id int); INSERT INTO kept_across_restarts VALUES (42)',
     );
 
-    const inFlight = await requestInFlight(httpPort);
+    // A request whose body is still arriving: in flight when the signal comes.
+    const body = 'username=nobody&password=nothing-at-all';
+    const inFlight = await halfSent(
+      httpPort,
+      `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+        `Content-Length: ${body.length}\r\n\r\n${body}`,
+      body.length - 10,
+      10_000,
+    );
     process.kill(run.pid, 'SIGTERM');
     await sleep(300);
     const answer = await inFlight.finish();

@@ -77,7 +77,7 @@ describe('a primary and a streaming standby', () => {
     // The account must have reached the standby before an anonymous visitor could see it there.
     await sleep(APPLY_DELAY_MS + 500);
     const writer = new Visitor(server.port);
-    await writer.logIn(author!.username);
+    await writer.logInToPost(author!.username);
     const created = await writer.createPost('Written to the primary');
     assert.equal(created.status, 303, server.tail());
     const location = String(created.headers.location);

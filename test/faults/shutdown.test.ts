@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/app.js';
 import { Visitor } from '../support/browser.js';
-import { postIdIn, type Reply, send } from '../support/http.js';
+import { halfSent, postIdIn, type Reply, send } from '../support/http.js';
 import { describeReplies, killServers, startServer } from '../support/server.js';
 import {
   appConnections,
@@ -53,44 +53,13 @@ function connectOnce(port: number): Promise<string> {
   });
 }
 
-/**
- * A connection that has sent part of a request (so the server counts it as busy, not
- * idle) and sends the rest on demand: a way to ask GET /readyz after the server has
- * stopped accepting connections.
- */
-async function halfSentReadyz(port: number): Promise<{ finish(): Promise<string> }> {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  let received = '';
-  let closed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (received += chunk));
-  socket.on('close', () => (closed = true));
-  socket.on('error', () => undefined);
-  socket.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Forwarded-Proto: https\r\n`);
-  return {
-    async finish() {
-      if (!closed) socket.write('\r\n');
-      await waitFor('the answer to GET /readyz', () => (closed || /\r\n\r\n/.test(received) ? true : undefined), {
-        withinMs: 3000,
-        everyMs: 20,
-      }).catch(() => undefined);
-      socket.destroy();
-      return received || (closed ? '(connection closed without an answer)' : '(no answer)');
-    },
-  };
-}
-
 async function drainScenario(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
   const server = await startServer(database.url, { SHUTDOWN_TIMEOUT_MS: '10000' });
   const log = (): string => server.tail();
   const [author] = await createUsers(db, 1, 'drain');
   assert.ok(author);
   const writer = new Visitor(server.port);
-  await writer.logIn(author.username);
+  await writer.logInToPost(author.username);
 
   // An idle keep-alive connection, left open by a finished request.
   const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -102,7 +71,14 @@ async function drainScenario(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
   let idleClosedAt: number | undefined;
   idleSocket.once('close', () => (idleClosedAt = now()));
 
-  const readyz = await halfSentReadyz(server.port);
+  // Part of a request sent (so the server counts the connection as busy, not idle), the
+  // rest on demand: a way to ask GET /readyz after the server has stopped accepting.
+  const readyz = await halfSent(
+    server.port,
+    `GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Forwarded-Proto: https\r\n\r\n`,
+    2,
+    3000,
+  );
 
   // Posts by the author wait behind the lock, each in its own transaction. Keep-alive
   // connections, so that a Connection: close in the answer is the server's own choice.
@@ -235,7 +211,7 @@ describe('graceful shutdown of the server process', () => {
     const [author] = await createUsers(db, 1, 'cutoff');
     assert.ok(author);
     const writer = new Visitor(server.port);
-    await writer.logIn(author.username);
+    await writer.logInToPost(author.username);
 
     const lock = await lockUser(db, author.id);
     try {

@@ -413,7 +413,7 @@ describe('the admin commands', () => {
     try {
       assert.equal((await send(app.port, { path: '/readyz' })).status, 200, app.tail());
       // Logging in saves a session: the session store's pool connects too.
-      await new Visitor(app.port).logIn('tls_admin');
+      await new Visitor(app.port).logInToPost('tls_admin');
       const { rows } = await sql.query<{ ssl: boolean; count: number }>(
         `SELECT s.ssl, count(*)::int AS count FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
           WHERE a.application_name = $1 GROUP BY s.ssl`,

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
-import { QueryTypes } from 'sequelize';
-import type { Response } from 'supertest';
 import { Post, User } from '../../src/models/index.js';
 import { useTestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
-import { createPost, createUser, PASSWORD, hex } from '../support/factories.js';
+import { type Reply } from '../support/http.js';
+import { Visitor } from '../support/browser.js';
+import { createPost, createUser, hex, PASSWORD, profileOf } from '../support/factories.js';
+import { sessionsOf as sessionsIn } from '../support/sql.js';
 
 const t = useTestApp();
 
-const loggedIn = (user: User): Promise<Browser> => Browser.loggedIn(t.app, user);
+const loggedIn = (user: User): Promise<Visitor> => Visitor.loggedIn(t, user);
 
 const NEW_PASSWORD = 'a-brand-new-passphrase-42';
 const UNKNOWN_POST_ID = 2_147_483_647;
@@ -19,17 +19,11 @@ type Fields = Record<string, string>;
 type ActorName = 'anonymous' | 'owner' | 'other' | 'admin';
 const ACTORS: readonly ActorName[] = ['anonymous', 'owner', 'other', 'admin'];
 
-async function sessionsOf(userId: number): Promise<number> {
-  const [row] = await t.db.sequelize.query<{ count: string }>(
-    'SELECT count(*) AS count FROM sessions WHERE user_id = $id',
-    { bind: { id: userId }, type: QueryTypes.SELECT },
-  );
-  return Number(row?.count);
-}
+const sessionsOf = (userId: number): Promise<number> => sessionsIn(t.sql, userId);
 
 /** Whether a fresh browser can log in with these credentials. */
 async function canLogIn(login: string, password: string): Promise<boolean> {
-  const res = await new Browser(t.app).submit('POST', '/login', { login, password });
+  const res = await new Visitor(t).submit('POST', '/login', { login, password });
   return res.status === 303;
 }
 
@@ -48,18 +42,6 @@ function shownMessages(html: string): string {
   ]
     .map((match) => match[1])
     .join('\n');
-}
-
-/** A valid profile form for `user`, as its edit page would send it unchanged. */
-function profileOf(user: User, overrides: Fields = {}): Fields {
-  return {
-    displayName: user.displayName,
-    email: user.email,
-    bio: user.bio,
-    website: user.profile.website ?? '',
-    github: user.profile.github ?? '',
-    ...overrides,
-  };
 }
 
 /** A random hex token as long as `token` and different from it. */
@@ -81,13 +63,13 @@ interface Scene {
   readonly post: Post | undefined;
   /** Who is logged in; undefined when anonymous. */
   readonly actor: User | undefined;
-  readonly browser: Browser;
+  readonly browser: Visitor;
   /** Unique text for the values this cell writes. */
   readonly marker: string;
 }
 
 interface Cell extends Scene {
-  readonly res: Response;
+  readonly res: Reply;
 }
 
 interface Expected {
@@ -332,11 +314,11 @@ async function arrange(row: Row, actorName: ActorName): Promise<Scene> {
         : actorName === 'admin'
           ? await createUser({ role: 'admin' })
           : undefined;
-  const browser = actor ? await loggedIn(actor) : new Browser(t.app);
+  const browser = actor ? await loggedIn(actor) : new Visitor(t);
   return { method: row.method, url: fill(row.path, owner, post), owner, post, actor, browser, marker: hex() };
 }
 
-function send(s: Scene, fields: Fields = {}): Promise<Response> {
+function send(s: Scene, fields: Fields = {}): Promise<Reply> {
   return s.method === 'GET' ? s.browser.get(s.url) : s.browser.submit(s.method, s.url, fields);
 }
 
@@ -348,8 +330,8 @@ function assertAnswer(c: Cell, expected: Expected): void {
     if (typeof target === 'string') assert.equal(c.res.headers.location, target);
     else assert.match(String(c.res.headers.location), target);
   }
-  if (expected.status === 403) assert.match(c.res.text, /<h1>Not allowed<\/h1>/);
-  if (expected.status === 404) assert.match(c.res.text, /<h1>Page not found<\/h1>/);
+  if (expected.status === 403) assert.match(c.res.body, /<h1>Not allowed<\/h1>/);
+  if (expected.status === 404) assert.match(c.res.body, /<h1>Page not found<\/h1>/);
 }
 
 describe('authorization matrix', () => {
@@ -361,7 +343,7 @@ describe('authorization matrix', () => {
         const scene = await arrange(row, actorName);
         const cell: Cell = { ...scene, res: await send(scene, row.fields?.(scene)) };
         assertAnswer(cell, expected);
-        if (expected.status === 200 && row.page) assert.ok(cell.res.text.includes(row.page(cell)), 'page content');
+        if (expected.status === 200 && row.page) assert.ok(cell.res.body.includes(row.page(cell)), 'page content');
         if (expected.allowed) await row.written?.(cell);
         else await row.unchanged?.(cell);
       });
@@ -409,7 +391,7 @@ describe('authorization of an unknown post or user', () => {
             : actorName === 'admin'
               ? await createUser({ role: 'admin' })
               : undefined;
-        const browser = actor ? await loggedIn(actor) : new Browser(t.app);
+        const browser = actor ? await loggedIn(actor) : new Visitor(t);
         const url = row.path.replace(':id', String(UNKNOWN_POST_ID)).replace(':username', `nobody_${hex()}`);
         const scene: Scene = {
           method: row.method,
@@ -489,9 +471,9 @@ describe('the last admin', () => {
     await User.update({ role: 'member' }, { where: { role: 'admin' } });
   });
 
-  async function assertRefusedAsLastAdmin(res: Response, admin: User): Promise<void> {
+  async function assertRefusedAsLastAdmin(res: Reply, admin: User): Promise<void> {
     assert.equal(res.status, 409);
-    assert.match(shownMessages(res.text), /admin/i);
+    assert.match(shownMessages(res.body), /admin/i);
     const still = await fresh(admin);
     assert.equal(still.role, 'admin');
     assert.equal(still.displayName, admin.displayName);
@@ -553,7 +535,7 @@ describe('the last admin', () => {
 interface CsrfScene {
   readonly owner: User;
   readonly post: Post;
-  readonly browser: Browser;
+  readonly browser: Visitor;
   readonly marker: string;
 }
 
@@ -680,7 +662,7 @@ const csrfCases: readonly [string, (own: string) => Promise<string | null>][] = 
   [
     "another browser's valid token",
     async (own) => {
-      const theirs = await new Browser(t.app).csrfToken();
+      const theirs = await new Visitor(t).csrfToken();
       assert.notEqual(theirs, own);
       return theirs;
     },
@@ -693,14 +675,14 @@ describe('CSRF', () => {
       test(`${row.method} ${row.path} with ${how} › 403 "form has expired", ${row.nothingWritten}`, async () => {
         const owner = await createUser();
         const post = await createPost(t.db, owner);
-        const browser = row.as === 'owner' ? await loggedIn(owner) : new Browser(t.app);
+        const browser = row.as === 'owner' ? await loggedIn(owner) : new Visitor(t);
         // A real token in the sender's session, so only the one sent is missing or wrong.
         const own = await browser.csrfToken();
         const scene: CsrfScene = { owner: await fresh(owner), post, browser, marker: hex() };
         const url = fill(row.path, owner, post);
         const res = await browser.submit(row.method, url, row.fields?.(scene) ?? {}, { csrf: await tokenFor(own) });
         assert.equal(res.status, 403);
-        assert.match(res.text, /form has expired/);
+        assert.match(res.body, /form has expired/);
         await row.check(scene);
       });
     }
@@ -719,7 +701,7 @@ describe('CSRF', () => {
     const forged = profileOf(owner, { displayName: 'Stale Token' });
     const res = await browser.submit('PUT', `/users/${owner.username}`, forged, { csrf: stale });
     assert.equal(res.status, 403);
-    assert.match(res.text, /form has expired/);
+    assert.match(res.body, /form has expired/);
     assert.equal((await fresh(owner)).displayName, owner.displayName);
 
     const retry = await browser.submit('PUT', `/users/${owner.username}`, forged, { csrf: current });

@@ -2,59 +2,54 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import request from 'supertest';
-import { createApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/database.js';
-import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL } from '../support/app.js';
+import { createTestDatabase, serveApp, type Served, TEST_POOL } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
+import { freePort } from '../support/ports.js';
 
 // Each case builds its own Database, which binds the models to it: this file has no
 // shared test app, so nothing else is left pointing at a closed pool.
 
 describe('with the database unreachable', () => {
-  let down: ReturnType<typeof createApp>;
+  let down: Served;
   let closeDown: () => Promise<void>;
   before(async () => {
     // A port with nothing listening: every connection attempt is refused.
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await freePort();
     const db = createDatabase(`postgres://nobody:nothing@127.0.0.1:${port}/none`, {
       ...TEST_POOL,
       dbAcquireTimeoutMs: 2000,
     });
-    down = createApp({
-      config: TEST_APP_CONFIG,
-      db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'x'.repeat(40),
-    });
-    closeDown = () => db.close();
+    down = await serveApp(db);
+    closeDown = async () => {
+      await down.close();
+      await db.close();
+    };
   });
   after(async () => {
     await closeDown();
   });
 
   test('GET /posts › the 503 page with Retry-After', async () => {
-    const res = await request(down).get('/posts');
+    const res = await new Visitor(down).get('/posts');
     assert.equal(res.status, 503);
     assert.ok(Number(res.headers['retry-after']) > 0);
-    assert.match(res.text, /Temporarily unavailable/);
+    assert.match(res.body, /Temporarily unavailable/);
   });
 
   test('the failures › counted in db_errors_total', async () => {
-    await request(down).get('/users');
-    const metrics = await request(down).get('/metrics');
-    assert.match(metrics.text, /db_errors_total\{kind="unavailable"\} [1-9]/);
+    await new Visitor(down).get('/users');
+    const metrics = await new Visitor(down).get('/metrics');
+    assert.match(metrics.body, /db_errors_total\{kind="unavailable"\} [1-9]/);
   });
 
   test('GET /readyz › 503, while GET /healthz stays 200', async () => {
-    assert.equal((await request(down).get('/readyz')).status, 503);
-    assert.equal((await request(down).get('/healthz')).status, 200);
+    assert.equal((await new Visitor(down).get('/readyz')).status, 503);
+    assert.equal((await new Visitor(down).get('/healthz')).status, 200);
   });
 
   test('a request with a session cookie › 503, not a 500', async () => {
-    const res = await request(down).get('/posts').set('Cookie', 'sid=s%3Aabc.def');
+    const res = await new Visitor(down).get('/posts', { headers: { Cookie: 'sid=s%3Aabc.def' } });
     assert.equal(res.status, 503);
   });
 });
@@ -64,13 +59,8 @@ describe('on a database whose schema is missing (migrations undone by an admin)'
     const empty = await createTestDatabase({ migrated: false });
     const db = createDatabase(empty.url, TEST_POOL);
     try {
-      const app = createApp({
-        config: TEST_APP_CONFIG,
-        db,
-        logger: pino({ level: 'silent' }),
-        sessionSecret: 'x'.repeat(40),
-      });
-      const res = await request(app).get('/posts');
+      const app = await serveApp(db);
+      const res = await new Visitor(app).get('/posts').finally(() => app.close());
       assert.equal(res.status, 503);
       assert.ok(res.headers['retry-after']);
     } finally {
@@ -92,19 +82,15 @@ describe('with a database that accepts connections and never answers', () => {
       dbConnectTimeoutMs: 8000,
       dbAcquireTimeoutMs: 8000,
     });
-    const app = createApp({
-      config: TEST_APP_CONFIG,
-      db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'x'.repeat(40),
-    });
+    const app = await serveApp(db);
     try {
       const started = Date.now();
-      const res = await request(app).get('/readyz');
+      const res = await new Visitor(app).get('/readyz');
       const took = Date.now() - started;
       assert.equal(res.status, 503);
       assert.ok(took >= 900 && took < 4000, `answered after ${took} ms`);
     } finally {
+      await app.close();
       for (const socket of sockets) socket.destroy();
       silent.close();
       await db.close();
@@ -119,14 +105,11 @@ describe('logging', () => {
       { level: 'info' },
       { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
     );
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const port = await freePort();
     const db = createDatabase(`postgres://nobody:nothing@127.0.0.1:${port}/none`, TEST_POOL, logger);
-    const app = createApp({ config: TEST_APP_CONFIG, db, logger, sessionSecret: 'x'.repeat(40) });
+    const app = await serveApp(db, {}, logger);
     try {
-      const res = await request(app).get('/posts').set('X-Request-Id', 'trace-me-123');
+      const res = await new Visitor(app).get('/posts', { headers: { 'X-Request-Id': 'trace-me-123' } });
       assert.equal(res.status, 503);
       assert.equal(res.headers['x-request-id'], 'trace-me-123');
       const failure = lines.find((line) => line.msg === 'request failed');
@@ -137,6 +120,7 @@ describe('logging', () => {
       const completed = lines.find((line) => line.msg === 'request completed' || line.msg === 'request errored');
       assert.ok(completed, 'one line per request');
     } finally {
+      await app.close();
       await db.close();
     }
 

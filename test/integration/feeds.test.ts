@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DOMParser, type Element } from '@xmldom/xmldom';
-import request from 'supertest';
-import pino from 'pino';
-import { createApp } from '../../src/app.js';
-import { TEST_APP_CONFIG, useTestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
+import { serveApp, useTestApp } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
 import { createPost, createUser } from '../support/factories.js';
 
 const ATOM = 'http://www.w3.org/2005/Atom';
@@ -98,14 +95,11 @@ function validateAtom(xml: string): { feed: Element; entries: Element[] } {
 describe('GET /posts.atom', () => {
   // First, while this file's database has no posts yet.
   test('an empty site › a valid feed with no entries; without PUBLIC_URL, links from the request', async () => {
-    const withoutPublicUrl = createApp({
-      config: TEST_APP_CONFIG,
-      db: t.db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'x'.repeat(40),
-    });
-    const res = await request(withoutPublicUrl).get('/posts.atom').set('Host', 'localhost:3000');
-    const { feed, entries } = validateAtom(res.text);
+    const withoutPublicUrl = await serveApp(t.db);
+    const res = await new Visitor(withoutPublicUrl)
+      .get('/posts.atom', { headers: { Host: 'localhost:3000' } })
+      .finally(() => withoutPublicUrl.close());
+    const { feed, entries } = validateAtom(res.body);
     assert.equal(entries.length, 0);
     assert.equal(text(one(feed, 'id', 'feed')), 'http://localhost:3000/posts.atom');
   });
@@ -120,10 +114,10 @@ describe('GET /posts.atom', () => {
     });
     await createPost(t.db, author, { title: 'A draft', published: false });
 
-    const res = await request(t.app).get('/posts.atom');
+    const res = await new Visitor(t).get('/posts.atom');
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^application\/atom\+xml/);
-    const { feed, entries } = validateAtom(res.text);
+    const { feed, entries } = validateAtom(res.body);
     assert.equal(text(one(feed, 'id', 'feed')), 'https://posts.example.org/posts.atom');
     const titles = entries.map((entry) => text(one(entry, 'title', 'entry')));
     assert.deepEqual(titles.slice(0, 2), ['Newer', 'Older']);
@@ -141,8 +135,8 @@ describe('GET /posts.atom', () => {
       body: 'Ends a CDATA section: ]]> and <img src=x onerror=alert(1)> <script>alert(2)</script>',
       publishedAt: new Date(Date.now() + 60_000),
     });
-    const res = await request(t.app).get('/posts.atom');
-    const { entries } = validateAtom(res.text);
+    const res = await new Visitor(t).get('/posts.atom');
+    const { entries } = validateAtom(res.body);
     const title = one(entries[0]!, 'title', 'entry');
     // type="html": the text must be escaped markup, so readers display it literally.
     assert.equal(title.getAttribute('type'), 'html');
@@ -160,9 +154,9 @@ describe('GET /users/:username/posts.atom', () => {
     await createPost(t.db, author, { title: 'Mine' });
     await createPost(t.db, author, { title: 'My draft', published: false });
     await createPost(t.db, other, { title: 'Not mine' });
-    const res = await request(t.app).get(`/users/${author.username.toUpperCase()}/posts.atom`);
+    const res = await new Visitor(t).get(`/users/${author.username.toUpperCase()}/posts.atom`);
     assert.equal(res.status, 200);
-    const { feed, entries } = validateAtom(res.text);
+    const { feed, entries } = validateAtom(res.body);
     assert.equal(text(one(feed, 'id', 'feed')), `https://posts.example.org/users/${author.username}/posts.atom`);
     assert.equal(text(one(one(feed, 'author', 'feed'), 'name', 'author')), 'Only Me');
     assert.deepEqual(
@@ -172,19 +166,19 @@ describe('GET /users/:username/posts.atom', () => {
   });
 
   test('an unknown or malformed username › 404', async () => {
-    assert.equal((await request(t.app).get('/users/nobody_here/posts.atom')).status, 404);
-    assert.equal((await request(t.app).get('/users/a/posts.atom')).status, 404);
+    assert.equal((await new Visitor(t).get('/users/nobody_here/posts.atom')).status, 404);
+    assert.equal((await new Visitor(t).get('/users/a/posts.atom')).status, 404);
   });
 });
 
 describe('feed links in <head>', () => {
   test('every page links the site feed; a profile also links its own', async () => {
     const author = await createUser();
-    const home = await new Browser(t.app).get('/');
-    assert.match(home.text, /<link rel="alternate" type="application\/atom\+xml" title="[^"]+" href="\/posts\.atom">/);
-    const profile = await new Browser(t.app).get(`/users/${author.username}`);
+    const home = await new Visitor(t).get('/');
+    assert.match(home.body, /<link rel="alternate" type="application\/atom\+xml" title="[^"]+" href="\/posts\.atom">/);
+    const profile = await new Visitor(t).get(`/users/${author.username}`);
     assert.match(
-      profile.text,
+      profile.body,
       new RegExp(
         `<link rel="alternate" type="application/atom\\+xml" title="[^"]+" href="/users/${author.username}/posts\\.atom">`,
       ),

@@ -3,25 +3,21 @@
 // over the wire; one structured event per security-relevant act; and a failure after the
 // response has started, logged once while the visitor keeps the page.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import zlib from 'node:zlib';
-import type { Express } from 'express';
-import request, { type Response } from 'supertest';
-import { createApp } from '../../src/app.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
 import { createLogger } from '../../src/observability/logging.js';
-import { createTestDatabase, TEST_APP_CONFIG, TEST_POOL, type TestDatabase } from '../support/app.js';
-import { Browser, csrfTokenIn, findCsrfToken } from '../support/browser.js';
+import { createTestDatabase, serveApp, type Served, TEST_POOL, type TestDatabase } from '../support/app.js';
+import { csrfTokenIn, findCsrfToken, Visitor } from '../support/browser.js';
+import { type Reply, send } from '../support/http.js';
 import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
 type Line = Record<string, unknown> & { msg?: string; level?: number };
 
 let database: TestDatabase;
 let db: Database;
-let app: Express;
+let app: Served;
 let lines: string[] = [];
 
 const METRICS_TOKEN = 'metrics-bearer-token-for-the-log-test';
@@ -60,15 +56,11 @@ before(async () => {
     }
     return query(...args);
   }) as typeof db.sessionPool.query;
-  app = createApp({
-    config: { ...TEST_APP_CONFIG, metricsToken: METRICS_TOKEN, loginLimitPerAccount: 3 },
-    db,
-    logger,
-    sessionSecret: 'a-test-session-secret-of-enough-length',
-  });
+  app = await serveApp(db, { metricsToken: METRICS_TOKEN, loginLimitPerAccount: 3 }, logger);
 });
 
 after(async () => {
+  await app?.close();
   await db?.close();
   await database?.drop();
 });
@@ -78,8 +70,8 @@ beforeEach(() => {
 });
 
 /** Every secret a response hands the browser: each Set-Cookie, its value, the session id in it. */
-function secretsOf(res: Response, into: Set<string>): void {
-  const cookies = res.headers['set-cookie'] as unknown as string[] | undefined;
+function secretsOf(res: Reply, into: Set<string>): void {
+  const cookies = res.headers['set-cookie'];
   for (const header of cookies ?? []) {
     into.add(header);
     const value = header.split(';')[0]!.split('=').slice(1).join('=');
@@ -90,7 +82,7 @@ function secretsOf(res: Response, into: Set<string>): void {
     const id = /^s:([^.]+)\./.exec(decoded)?.[1];
     if (id) into.add(id);
   }
-  const csrf = findCsrfToken(res.text ?? '');
+  const csrf = findCsrfToken(res.body ?? '');
   if (csrf) into.add(csrf);
 }
 
@@ -98,29 +90,21 @@ describe('logs without secrets', () => {
   test('a whole visit › no line at any level carries a cookie, Set-Cookie, token, password or session id; logged-in lines carry the user id', async () => {
     lines = [];
     const secrets = new Set<string>();
-    const agent = request.agent(app);
+    const visitor = new Visitor(app);
     const username = `logs_${Date.now().toString(36)}`;
     const password = 'a-first-password-nobody-guesses-91';
     const newPassword = 'a-second-password-nobody-guesses-37';
     secrets.add(password).add(newPassword);
 
-    const visit = async (res: Promise<Response>): Promise<Response> => {
+    const visit = async (res: Promise<Reply>): Promise<Reply> => {
       const done = await res;
       secretsOf(done, secrets);
       return done;
     };
-    const token = async (): Promise<string> => csrfTokenIn((await visit(agent.get('/signup'))).text);
-    // A form sent as a browser sends it; its token fetched first (the agent attaches
-    // cookies when a request is made, so not inside the request's own arguments).
-    const submit = async (path: string, fields: Record<string, string>): Promise<Response> => {
-      const csrf = await token();
-      return visit(
-        agent
-          .post(path)
-          .type('form')
-          .send({ _csrf: csrf, ...fields }),
-      );
-    };
+    const token = async (): Promise<string> => csrfTokenIn((await visit(visitor.get('/signup'))).body);
+    // A form sent as a browser sends it, its token fetched first: every answer searched.
+    const submit = async (path: string, fields: Record<string, string>, method: 'POST' | 'PUT' = 'POST') =>
+      visit(visitor.submit(method, path, fields, { csrf: await token() }));
 
     let res = await submit('/signup', {
       username,
@@ -128,7 +112,7 @@ describe('logs without secrets', () => {
       displayName: 'Log Reader',
       password,
     });
-    assert.equal(res.status, 303, res.text);
+    assert.equal(res.status, 303, res.body);
     res = await submit('/logout', {});
     assert.equal(res.status, 303);
     secrets.add('not-the-password-1');
@@ -137,10 +121,10 @@ describe('logs without secrets', () => {
     res = await submit('/login', { login: username, password });
     assert.equal(res.status, 303);
     res = await submit('/posts', { title: 'Logged', body: 'A post', published: 'on' });
-    assert.equal(res.status, 303, res.text);
-    res = await submit(`/users/${username}/password`, { _method: 'PUT', currentPassword: password, newPassword });
-    assert.equal(res.status, 303, res.text);
-    res = await visit(agent.get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`));
+    assert.equal(res.status, 303, res.body);
+    res = await submit(`/users/${username}/password`, { currentPassword: password, newPassword }, 'PUT');
+    assert.equal(res.status, 303, res.body);
+    res = await visit(visitor.get('/metrics', { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } }));
     assert.equal(res.status, 200);
     secrets.add(METRICS_TOKEN);
     res = await submit('/logout', {});
@@ -167,7 +151,7 @@ describe('logs without secrets', () => {
 describe('security events', () => {
   test('signup, login and its failure, lockout, logout, password change, sessions ended › one structured event each', async () => {
     lines = [];
-    const browser = new Browser(app);
+    const browser = new Visitor(app);
     const username = `events_${Date.now().toString(36)}`;
     const res = await browser.submit('POST', '/signup', {
       username,
@@ -175,7 +159,7 @@ describe('security events', () => {
       displayName: 'Event Source',
       password: PASSWORD,
     });
-    assert.equal(res.status, 303, res.text);
+    assert.equal(res.status, 303, res.body);
     const [signup] = events('signup');
     assert.ok(signup);
     const id = signup.actorId as number;
@@ -204,7 +188,7 @@ describe('security events', () => {
     assert.equal(lockoutLine?.level, 40);
 
     const other = await createUser();
-    const loggedIn = await Browser.loggedIn(app, other);
+    const loggedIn = await Visitor.loggedIn(app, other);
     assert.deepEqual(
       events('login').map((event) => event.actorId),
       [other.id],
@@ -213,7 +197,7 @@ describe('security events', () => {
       currentPassword: PASSWORD,
       newPassword: 'an-entirely-new-password-58',
     });
-    assert.equal(changed.status, 303, changed.text);
+    assert.equal(changed.status, 303, changed.body);
     assert.deepEqual(
       events('password_changed').map((event) => [event.actorId, event.target]),
       [[other.id, { user: other.id }]],
@@ -229,7 +213,7 @@ describe('security events', () => {
     const admin = await createUser({ role: 'admin' });
     const member = await createUser();
     const post = await createPost(db, member, { title: 'To be moderated' });
-    const browser = await Browser.loggedIn(app, admin);
+    const browser = await Visitor.loggedIn(app, admin);
 
     let res = await browser.submit('PUT', `/users/${member.username}`, {
       displayName: member.displayName,
@@ -237,7 +221,7 @@ describe('security events', () => {
       bio: '',
       role: 'admin',
     });
-    assert.equal(res.status, 303, res.text);
+    assert.equal(res.status, 303, res.body);
     const [role] = events('role_changed');
     assert.deepEqual(
       [role?.actorId, role?.target, role?.from, role?.to],
@@ -245,14 +229,14 @@ describe('security events', () => {
     );
 
     res = await browser.submit('DELETE', `/posts/${post.id}`);
-    assert.equal(res.status, 303, res.text);
+    assert.equal(res.status, 303, res.body);
     assert.deepEqual(
       events('post_deleted').map((event) => [event.actorId, event.target]),
       [[admin.id, { post: post.id, author: member.id }]],
     );
 
     res = await browser.submit('DELETE', `/users/${member.username}`);
-    assert.equal(res.status, 303, res.text);
+    assert.equal(res.status, 303, res.body);
     assert.deepEqual(
       events('account_deleted').map((event) => [event.actorId, event.target]),
       [[admin.id, { user: member.id, username: member.username }]],
@@ -265,42 +249,14 @@ describe('security events', () => {
 });
 
 /** The session cookie a response set, as a browser sends it back. */
-function cookieOf(res: Response): string {
-  const cookies = res.headers['set-cookie'] as unknown as string[] | undefined;
+function cookieOf(res: Reply): string {
+  const cookies = res.headers['set-cookie'];
   const sid = cookies?.find((cookie) => cookie.startsWith('sid='));
   assert.ok(sid, `no session cookie set: ${res.status}`);
   return sid.split(';')[0]!;
 }
 
-interface RawReply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A GET over a real socket, its body as the bytes that came over the wire; a reset rejects. */
-function rawGet(port: number, path: string, headers: Record<string, string>): Promise<RawReply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-  });
-}
-
 describe('a failure after the response has started', () => {
-  let server: http.Server;
-  before(async () => {
-    server = http.createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  after(async () => {
-    await new Promise((resolve) => server.close(resolve));
-  });
-
   const cases = [
     { who: 'logged in', encoding: 'gzip', page: '/', status: 200 },
     { who: 'logged in', encoding: 'identity', page: '/', status: 200 },
@@ -316,16 +272,15 @@ describe('a failure after the response has started', () => {
       // A session to save again: the login's, or the one a form's CSRF token started.
       const cookie =
         who === 'logged in'
-          ? cookieOf(await new Browser(app).submit('POST', '/login', { login: user.username, password: PASSWORD }))
-          : cookieOf(await new Browser(app).get('/login'));
+          ? cookieOf(await new Visitor(app).submit('POST', '/login', { login: user.username, password: PASSWORD }))
+          : cookieOf(await new Visitor(app).get('/login'));
       lines = [];
       failSessionWrites = true;
-      const { port } = server.address() as AddressInfo;
-      const res = await rawGet(port, page, { Cookie: cookie, 'Accept-Encoding': encoding });
+      const res = await send(app.port, { path: page, headers: { Cookie: cookie, 'Accept-Encoding': encoding } });
       failSessionWrites = false;
       assert.equal(res.status, status);
       assert.equal(res.headers['content-encoding'], encoding === 'gzip' ? 'gzip' : undefined);
-      const body = (encoding === 'gzip' ? zlib.gunzipSync(res.body) : res.body).toString('utf8');
+      const body = (encoding === 'gzip' ? zlib.gunzipSync(res.bytes) : res.bytes).toString('utf8');
       assert.match(body, /<\/html>\s*$/);
       if (who === 'logged in') assert.match(body, new RegExp(user.username));
       // express-session hands the error on just after ending the response.

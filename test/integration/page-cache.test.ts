@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import request from 'supertest';
 import type { User } from '../../src/models/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { Browser, findCsrfToken } from '../support/browser.js';
+import { findCsrfToken, Visitor } from '../support/browser.js';
+import type { Reply } from '../support/http.js';
 import { createPost, createUser } from '../support/factories.js';
 
 const TTL_MS = 500;
@@ -26,7 +26,8 @@ after(async () => {
   await t.close();
 });
 
-const anonymous = (url: string): request.Test => request(t.app).get(url);
+const anonymous = (url: string, headers?: Record<string, string>): Promise<Reply> =>
+  new Visitor(t).get(url, { headers });
 
 describe('anonymous page cache', () => {
   test('a second anonymous visit within the TTL gets the same page without a query; after it, the fresh one', async () => {
@@ -36,29 +37,29 @@ describe('anonymous page cache', () => {
     statements = 0;
     const second = await anonymous('/posts?page=1');
     assert.equal(statements, 0, 'the cached page still queried the database');
-    assert.equal(second.text, first.text);
-    assert.doesNotMatch(second.text, /Published just now/);
+    assert.equal(second.body, first.body);
+    assert.doesNotMatch(second.body, /Published just now/);
     await sleep(TTL_MS + 100);
     const third = await anonymous('/posts?page=1');
-    assert.match(third.text, /Published just now/);
+    assert.match(third.body, /Published just now/);
   });
 
   test('whoever has a session sees a change at once', async () => {
     // Logged in before the first anonymous visit: a login (argon2, session writes) can take
     // longer than the TTL on a busy machine, and the kept page must still be there after it.
-    const browser = await Browser.loggedIn(t.app, author);
+    const browser = await Visitor.loggedIn(t, author);
     const page = await anonymous('/');
     assert.equal(page.status, 200);
     await createPost(t.db, author, { title: 'Seen by its author' });
-    assert.doesNotMatch((await anonymous('/')).text, /Seen by its author/);
-    assert.match((await browser.get('/')).text, /Seen by its author/);
+    assert.doesNotMatch((await anonymous('/')).body, /Seen by its author/);
+    assert.match((await browser.get('/')).body, /Seen by its author/);
   });
 
   test('the URL with its query is the key', async () => {
     const plain = await anonymous('/users');
     const searched = await anonymous(`/users?q=${author.username}`);
-    assert.notEqual(plain.text, searched.text);
-    assert.match(searched.text, /Cached Author/);
+    assert.notEqual(plain.body, searched.body);
+    assert.match(searched.body, /Cached Author/);
   });
 
   test('a 404 is not kept', async () => {
@@ -73,20 +74,20 @@ describe('anonymous page cache', () => {
     const b = await anonymous('/login');
     const token = findCsrfToken;
     assert.ok(a.headers['set-cookie'] && b.headers['set-cookie'], 'the login page set no cookie');
-    assert.ok(token(a.text));
-    assert.notEqual(token(a.text), token(b.text));
+    assert.ok(token(a.body));
+    assert.notEqual(token(a.body), token(b.body));
   });
 
   test('a page served from the cache keeps the security headers, its own request id, and answers 304s', async () => {
     const first = await anonymous('/users?page=1');
     const second = await anonymous('/users?page=1');
-    assert.equal(second.text, first.text);
+    assert.equal(second.body, first.body);
     assert.match(String(second.headers['content-security-policy']), /default-src 'self'/);
     assert.equal(second.headers['x-content-type-options'], 'nosniff');
     assert.notEqual(second.headers['x-request-id'], first.headers['x-request-id']);
     const etag = String(second.headers.etag);
     assert.ok(etag);
-    const conditional = await anonymous('/users?page=1').set('If-None-Match', etag);
+    const conditional = await anonymous('/users?page=1', { 'If-None-Match': etag });
     assert.equal(conditional.status, 304);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createPostsService } from '../../src/services/posts.service.js';
 import { useTestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
+import { Visitor } from '../support/browser.js';
 import { createPost, createUser } from '../support/factories.js';
 
 const t = useTestApp();
@@ -52,19 +52,19 @@ test('GET /users/:username › an accessible inline SVG of posts per week, with 
   await createPost(t.db, author, { publishedAt: new Date(Date.now() - 60_000) });
   await createPost(t.db, author, { publishedAt: new Date(Date.now() - 120_000) });
   await createPost(t.db, author, { publishedAt: new Date(Date.now() - 3 * WEEK_MS) });
-  const res = await new Browser(t.app).get(`/users/${author.username}`);
+  const res = await new Visitor(t).get(`/users/${author.username}`);
   assert.equal(res.status, 200);
-  assert.match(res.text, /<svg [^>]*role="img" aria-labelledby="activity-title" aria-describedby="activity-summary"/);
-  assert.match(res.text, /<title id="activity-title">Posts per week over the last 12 months<\/title>/);
-  assert.equal(res.text.match(/<rect class="bar"/g)?.length, 2);
+  assert.match(res.body, /<svg [^>]*role="img" aria-labelledby="activity-title" aria-describedby="activity-summary"/);
+  assert.match(res.body, /<title id="activity-title">Posts per week over the last 12 months<\/title>/);
+  assert.equal(res.body.match(/<rect class="bar"/g)?.length, 2);
   assert.match(
-    res.text,
+    res.body,
     /<figcaption id="activity-summary">3 posts published in the last 12 months, in 2 of 52 weeks\. Busiest week: the week of [^,]+, with 2 posts\.<\/figcaption>/,
   );
 });
 
 test('GET /users/:username of someone who never published › the chart says so', async () => {
-  const res = await new Browser(t.app).get(`/users/${(await createUser()).username}`);
-  assert.match(res.text, /No posts published in the last 12 months\./);
-  assert.doesNotMatch(res.text, /<rect class="bar"/);
+  const res = await new Visitor(t).get(`/users/${(await createUser()).username}`);
+  assert.match(res.body, /No posts published in the last 12 months\./);
+  assert.doesNotMatch(res.body, /<rect class="bar"/);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { User } from '../../src/models/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
+import { Visitor } from '../support/browser.js';
 import { createPost, createUser } from '../support/factories.js';
 
 let t: TestApp;
@@ -35,7 +35,7 @@ interface Measured {
   sessions: string[];
 }
 
-async function measure(browser: Browser, url: string): Promise<Measured> {
+async function measure(browser: Visitor, url: string): Promise<Measured> {
   seen.app.length = 0;
   seen.sessions.length = 0;
   const res = await browser.get(url);
@@ -52,8 +52,8 @@ interface Budgeted {
 let writer: User;
 let reader: User;
 const nextLink = async (url: string): Promise<string> => {
-  const res = await new Browser(t.app).get(url);
-  const next = /href="([^"]+)" rel="next"/.exec(res.text)?.[1];
+  const res = await new Visitor(t).get(url);
+  const next = /href="([^"]+)" rel="next"/.exec(res.body)?.[1];
   assert.ok(next, `no next link on ${url}`);
   return next.replace(/&amp;/g, '&');
 };
@@ -93,7 +93,7 @@ const LOGGED_IN: Budgeted[] = [
 ];
 
 /** Each page measured now: its statements and its session-store statements. */
-async function measureAll(pages: Budgeted[], browser: () => Promise<Browser>): Promise<Map<string, Measured>> {
+async function measureAll(pages: Budgeted[], browser: () => Promise<Visitor>): Promise<Map<string, Measured>> {
   const results = new Map<string, Measured>();
   for (const page of pages) {
     const url = await page.url();
@@ -116,15 +116,15 @@ async function addPosts(authors: number, postsEach: number): Promise<void> {
 describe('statements per page', () => {
   let small: { anonymous: Map<string, Measured>; loggedIn: Map<string, Measured> };
   let large: typeof small;
-  let readerBrowser: Browser;
+  let readerBrowser: Visitor;
 
   before(async () => {
     writer = await createUser({ displayName: 'Budget writer' });
     reader = await createUser({ displayName: 'Budget reader' });
-    readerBrowser = await Browser.loggedIn(t.app, reader);
+    readerBrowser = await Visitor.loggedIn(t, reader);
     await addPosts(3, 8);
     const measureBoth = async (): Promise<typeof small> => ({
-      anonymous: await measureAll(ANONYMOUS, () => Promise.resolve(new Browser(t.app))),
+      anonymous: await measureAll(ANONYMOUS, () => Promise.resolve(new Visitor(t))),
       loggedIn: await measureAll(LOGGED_IN, () => Promise.resolve(readerBrowser)),
     });
     small = await measureBoth();
@@ -184,7 +184,7 @@ describe('statements per page', () => {
   });
 
   test('a page that shows a form keeps a session for its CSRF token', async () => {
-    const measured = await measure(new Browser(t.app), '/login');
+    const measured = await measure(new Visitor(t), '/login');
     assert.equal(measured.status, 200);
     assert.equal(measured.app.length, 0);
     assert.equal(measured.sessions.length, 1);

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
 import { QueryTypes } from 'sequelize';
-import request from 'supertest';
-import { createApp } from '../../src/app.js';
 import { User } from '../../src/models/index.js';
 import { verifyPassword } from '../../src/services/passwords.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
+import { serveApp, startTestApp, type TestApp } from '../support/app.js';
+import { type Reply } from '../support/http.js';
+import { Visitor } from '../support/browser.js';
 import { createPost, createUser, PASSWORD } from '../support/factories.js';
+import { sessionsOf } from '../support/sql.js';
 
 let t: TestApp;
 before(async () => {
@@ -23,16 +22,7 @@ async function resetLimits(): Promise<void> {
   await t.db.sequelize.query('DELETE FROM rate_limits');
 }
 
-async function sessionRows(userId: number): Promise<number> {
-  const [row] = await t.db.sequelize.query<{ count: string }>(
-    'SELECT count(*) AS count FROM sessions WHERE user_id = $1',
-    {
-      bind: [userId],
-      type: QueryTypes.SELECT,
-    },
-  );
-  return Number(row?.count);
-}
+const sessionRows = (userId: number): Promise<number> => sessionsOf(t.sql, userId);
 
 describe('password policy', () => {
   const weak: [string, string, RegExp][] = [
@@ -44,13 +34,13 @@ describe('password policy', () => {
   for (const [situation, password, message] of weak) {
     test(`POST /signup with ${situation} › 422 and no account`, async () => {
       await resetLimits();
-      const res = await new Browser(t.app).submit('POST', '/signup', {
+      const res = await new Visitor(t).submit('POST', '/signup', {
         username: 'policy_user',
         email: 'policy@example.com',
         password,
       });
       assert.equal(res.status, 422);
-      assert.match(res.text, message);
+      assert.match(res.body, message);
       assert.equal(await User.count({ where: { username: 'policy_user' } }), 0);
     });
   }
@@ -60,10 +50,10 @@ describe('changing the password', () => {
   test('PUT /users/:username/password › new password works, old does not, every other session ended, this one kept under a new id', async () => {
     await resetLimits();
     const user = await createUser();
-    const here = await Browser.loggedIn(t.app, user);
-    const elsewhere = await Browser.loggedIn(t.app, user);
+    const here = await Visitor.loggedIn(t, user);
+    const elsewhere = await Visitor.loggedIn(t, user);
     assert.equal(await sessionRows(user.id), 2);
-    const before = here.agent.jar.getCookie('sid', { domain: '127.0.0.1', path: '/', secure: false, script: false });
+    const before = here.cookie('sid');
 
     const res = await here.submit('PUT', `/users/${user.username}/password`, {
       currentPassword: PASSWORD,
@@ -78,27 +68,22 @@ describe('changing the password', () => {
     assert.equal(await here.isLoggedIn(), true);
     assert.equal(await elsewhere.isLoggedIn(), false);
     assert.equal(await sessionRows(user.id), 1);
-    const afterwards = here.agent.jar.getCookie('sid', {
-      domain: '127.0.0.1',
-      path: '/',
-      secure: false,
-      script: false,
-    });
-    assert.notEqual(afterwards?.value, before?.value);
+    const afterwards = here.cookie('sid');
+    assert.notEqual(afterwards, before);
   });
 
   test('with a wrong current password › 422 at that field, password unchanged, sessions kept', async () => {
     await resetLimits();
     const user = await createUser();
-    const here = await Browser.loggedIn(t.app, user);
+    const here = await Visitor.loggedIn(t, user);
     const res = await here.submit('PUT', `/users/${user.username}/password`, {
       currentPassword: 'not the password at all',
       newPassword: 'an entirely new passphrase',
     });
     assert.equal(res.status, 422);
-    assert.match(res.text, /That is not your current password/);
-    assert.match(res.text, /id="field-currentPassword"[^>]*aria-invalid="true"/);
-    assert.doesNotMatch(res.text, /an entirely new passphrase/);
+    assert.match(res.body, /That is not your current password/);
+    assert.match(res.body, /id="field-currentPassword"[^>]*aria-invalid="true"/);
+    assert.doesNotMatch(res.body, /an entirely new passphrase/);
     await user.reload();
     assert.ok(await verifyPassword(user.passwordHash, PASSWORD));
     assert.equal(await here.isLoggedIn(), true);
@@ -107,13 +92,13 @@ describe('changing the password', () => {
   test('with a common new password › 422, unchanged', async () => {
     await resetLimits();
     const user = await createUser();
-    const here = await Browser.loggedIn(t.app, user);
+    const here = await Visitor.loggedIn(t, user);
     const res = await here.submit('PUT', `/users/${user.username}/password`, {
       currentPassword: PASSWORD,
       newPassword: '1234567890',
     });
     assert.equal(res.status, 422);
-    assert.match(res.text, /most common/);
+    assert.match(res.body, /most common/);
     await user.reload();
     assert.ok(await verifyPassword(user.passwordHash, PASSWORD));
   });
@@ -123,7 +108,7 @@ describe('session expiry', () => {
   test('a session idle past its timeout › anonymous: the store no longer returns it', async () => {
     await resetLimits();
     const user = await createUser();
-    const browser = await Browser.loggedIn(t.app, user);
+    const browser = await Visitor.loggedIn(t, user);
     await t.db.sequelize.query(`UPDATE sessions SET expire = now() - interval '1 second' WHERE user_id = $1`, {
       bind: [user.id],
     });
@@ -133,7 +118,7 @@ describe('session expiry', () => {
   test('an active session › its expiry, in the store and the cookie, moves forward with each request', async () => {
     await resetLimits();
     const user = await createUser();
-    const browser = await Browser.loggedIn(t.app, user);
+    const browser = await Visitor.loggedIn(t, user);
     await t.db.sequelize.query(`UPDATE sessions SET expire = now() + interval '1 minute' WHERE user_id = $1`, {
       bind: [user.id],
     });
@@ -153,7 +138,7 @@ describe('session expiry', () => {
   test('a session older than the absolute timeout › logged out however active', async () => {
     await resetLimits();
     const user = await createUser();
-    const browser = await Browser.loggedIn(t.app, user);
+    const browser = await Visitor.loggedIn(t, user);
     const dayAndMore = Date.now() - (24 * 60 + 1) * 60_000;
     await t.db.sequelize.query(
       `UPDATE sessions SET sess = json_build_object('cookie', sess -> 'cookie', 'userId', user_id, 'authenticatedAt', $2::bigint)
@@ -162,7 +147,7 @@ describe('session expiry', () => {
     );
     assert.equal(await browser.isLoggedIn(), false);
     const login = await browser.get('/login');
-    assert.match(login.text, /Your session has expired/);
+    assert.match(login.body, /Your session has expired/);
   });
 });
 
@@ -170,7 +155,7 @@ describe('rate limits', () => {
   test('failed logins for one account › 429 after the limit, with Retry-After, even with the right password', async () => {
     await resetLimits();
     const user = await createUser();
-    const browser = new Browser(t.app);
+    const browser = new Visitor(t);
     for (let i = 0; i < 3; i++) {
       const res = await browser.submit('POST', '/login', { login: user.username, password: 'wrong password!' });
       assert.equal(res.status, 401);
@@ -178,22 +163,22 @@ describe('rate limits', () => {
     const blocked = await browser.submit('POST', '/login', { login: user.username.toUpperCase(), password: PASSWORD });
     assert.equal(blocked.status, 429);
     assert.ok(Number(blocked.headers['retry-after']) > 0);
-    assert.match(blocked.text, /Too many attempts/);
-    assert.match(blocked.text, /<nav class="site-nav"/);
+    assert.match(blocked.body, /Too many attempts/);
+    assert.match(blocked.body, /<nav class="site-nav"/);
   });
 
   test('successful logins › do not count against the account', async () => {
     await resetLimits();
     const user = await createUser();
     for (let i = 0; i < 5; i++) {
-      const res = await new Browser(t.app).submit('POST', '/login', { login: user.username, password: PASSWORD });
+      const res = await new Visitor(t).submit('POST', '/login', { login: user.username, password: PASSWORD });
       assert.equal(res.status, 303);
     }
   });
 
   test('logins from one IP address across accounts › 429 after the per-IP limit', async () => {
     await resetLimits();
-    const browser = new Browser(t.app);
+    const browser = new Visitor(t);
     const statuses: number[] = [];
     for (let i = 0; i < 9; i++) {
       const res = await browser.submit('POST', '/login', { login: `nobody_${i}`, password: 'whatever it is' });
@@ -204,7 +189,7 @@ describe('rate limits', () => {
 
   test('sign-ups from one IP address › 429 after the limit, and no account made', async () => {
     await resetLimits();
-    const browser = new Browser(t.app);
+    const browser = new Visitor(t);
     for (let i = 0; i < 4; i++) {
       await browser.submit('POST', '/signup', { username: `burst_${i}`, email: 'bad', password: 'x' });
     }
@@ -220,23 +205,22 @@ describe('rate limits', () => {
   test('the counters › live in PostgreSQL, shared by every app process', async () => {
     await resetLimits();
     // A second app on the same database stands in for a second process.
-    const other = createApp({
-      config: { ...TEST_APP_CONFIG, loginLimitPerAccount: 3 },
-      db: t.db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'another-process-secret-of-enough-length',
-    });
-    const user = await createUser();
-    for (const app of [t.app, other, t.app]) {
-      await new Browser(app).submit('POST', '/login', { login: user.username, password: 'wrong password!' });
+    const other = await serveApp(t.db, { loginLimitPerAccount: 3 });
+    try {
+      const user = await createUser();
+      for (const app of [t, other, t]) {
+        await new Visitor(app).submit('POST', '/login', { login: user.username, password: 'wrong password!' });
+      }
+      const res = await new Visitor(other).submit('POST', '/login', { login: user.username, password: PASSWORD });
+      assert.equal(res.status, 429);
+    } finally {
+      await other.close();
     }
-    const res = await new Browser(other).submit('POST', '/login', { login: user.username, password: PASSWORD });
-    assert.equal(res.status, 429);
   });
 });
 
 /** The headers of part 1 of the hardening issue, on one response. */
-function assertSecurityHeaders(res: request.Response, what: string): void {
+function assertSecurityHeaders(res: Reply, what: string): void {
   const csp = String(res.headers['content-security-policy']);
   for (const directive of [
     "default-src 'self'",
@@ -263,10 +247,10 @@ describe('response headers', () => {
     const owner = await createUser();
     const other = await createUser();
     const post = await createPost(t.db, owner);
-    const anonymous = new Browser(t.app);
-    const member = await Browser.loggedIn(t.app, owner);
-    const stranger = await Browser.loggedIn(t.app, other);
-    const pages: [string, Browser, string, number][] = [
+    const anonymous = new Visitor(t);
+    const member = await Visitor.loggedIn(t, owner);
+    const stranger = await Visitor.loggedIn(t, other);
+    const pages: [string, Visitor, string, number][] = [
       ['GET', anonymous, '/', 200],
       ['GET', anonymous, '/posts', 200],
       ['GET', anonymous, '/posts?q=x', 200],
@@ -296,27 +280,24 @@ describe('response headers', () => {
   });
 
   test('any page › Permissions-Policy denies powerful features', async () => {
-    const res = await request(t.app).get('/');
+    const res = await new Visitor(t).get('/');
     assert.match(String(res.headers['permissions-policy']), /camera=\(\)/);
     assert.match(String(res.headers['referrer-policy']), /strict-origin-when-cross-origin/);
   });
 
   test('a logged-in page › Cache-Control: no-store; an anonymous one › cacheable', async () => {
     await resetLimits();
-    const browser = await Browser.loggedIn(t.app, await createUser());
+    const browser = await Visitor.loggedIn(t, await createUser());
     assert.equal((await browser.get('/posts')).headers['cache-control'], 'no-store');
-    assert.notEqual((await request(t.app).get('/posts')).headers['cache-control'], 'no-store');
+    assert.notEqual((await new Visitor(t).get('/posts')).headers['cache-control'], 'no-store');
   });
 
   test('in production › HSTS, and the session cookie is Secure', async () => {
     await resetLimits();
-    const production = createApp({
-      config: { ...TEST_APP_CONFIG, env: 'production', trustProxy: 1 },
-      db: t.db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'a-production-secret-of-enough-length',
-    });
-    const res = await request(production).get('/signup').set('X-Forwarded-Proto', 'https');
+    const production = await serveApp(t.db, { env: 'production', trustProxy: 1 });
+    const res = await new Visitor(production)
+      .get('/signup', { headers: { 'X-Forwarded-Proto': 'https' } })
+      .finally(() => production.close());
     assert.match(String(res.headers['strict-transport-security']), /max-age=31536000; includeSubDomains/);
     assert.match(String(res.headers['content-security-policy']), /upgrade-insecure-requests/);
     const cookie = String(res.headers['set-cookie']);

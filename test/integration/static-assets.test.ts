@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import zlib from 'node:zlib';
 import express from 'express';
-import pino from 'pino';
-import request from 'supertest';
-import { createApp } from '../../src/app.js';
-import { startTestApp, TEST_APP_CONFIG, type TestApp } from '../support/app.js';
-import { Browser } from '../support/browser.js';
+import { serve, serveApp, startTestApp, type TestApp } from '../support/app.js';
+import { Visitor } from '../support/browser.js';
 import { createPost, createUser, PASSWORD } from '../support/factories.js';
 
 const PUBLIC_DIR = path.resolve(__dirname, '../../public');
@@ -36,17 +32,16 @@ interface RawResponse {
 }
 
 let t: TestApp;
-let server: http.Server;
 
 /**
- * A request as sent, path untouched (supertest would resolve `..` segments) and with only
- * the headers given: no Accept-Encoding unless asked. The body comes back as sent, encoded.
+ * A request as sent, path untouched, and with only the headers given: no Accept-Encoding
+ * unless asked. The body comes back as sent, encoded.
  */
 function raw(
   urlPath: string,
   options: { method?: string; headers?: http.OutgoingHttpHeaders } = {},
 ): Promise<RawResponse> {
-  const { port } = server.address() as AddressInfo;
+  const { port } = t;
   return new Promise<RawResponse>((resolve, reject) => {
     const req = http.request(
       { host: '127.0.0.1', port, path: urlPath, method: options.method ?? 'GET', headers: options.headers },
@@ -66,8 +61,6 @@ function raw(
 
 before(async () => {
   t = await startTestApp();
-  server = t.app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
 
   // Enough posts for /posts and /posts.atom to be well over the 1 KB threshold. A fixed
   // date keeps "… ago" the same from one request to the next.
@@ -81,17 +74,15 @@ before(async () => {
   }
 });
 after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
   await t.close();
 });
 
 describe('fingerprinted assets', () => {
   test('the layout › links the stylesheet and the icon by the hash of their content', async () => {
-    const res = await request(t.app).get('/');
+    const res = await new Visitor(t).get('/');
     assert.equal(res.status, 200);
-    assert.ok(res.text.includes(`<link rel="stylesheet" href="${stylesheet.url}">`), res.text);
-    assert.ok(res.text.includes(`<link rel="icon" href="${favicon.url}" type="image/svg+xml">`));
+    assert.ok(res.body.includes(`<link rel="stylesheet" href="${stylesheet.url}">`), res.body);
+    assert.ok(res.body.includes(`<link rel="icon" href="${favicon.url}" type="image/svg+xml">`));
   });
 
   test('a fingerprinted name › 200, the file in public/, cached for a year as immutable', async () => {
@@ -109,18 +100,17 @@ describe('fingerprinted assets', () => {
   });
 
   test('a fingerprinted name in production › the same one-year immutable cache', async () => {
-    const production = createApp({
-      config: { ...TEST_APP_CONFIG, env: 'production' },
-      db: t.db,
-      logger: pino({ level: 'silent' }),
-      sessionSecret: 'x'.repeat(40),
-    });
-    const res = await request(production).get(stylesheet.url);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers['cache-control'], IMMUTABLE);
-    const plain = await request(production).get('/static/site.css');
-    assert.equal(plain.status, 200);
-    assert.equal(plain.headers['cache-control'], 'public, max-age=86400');
+    const production = await serveApp(t.db, { env: 'production' });
+    try {
+      const res = await new Visitor(production).get(stylesheet.url);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], IMMUTABLE);
+      const plain = await new Visitor(production).get('/static/site.css');
+      assert.equal(plain.status, 200);
+      assert.equal(plain.headers['cache-control'], 'public, max-age=86400');
+    } finally {
+      await production.close();
+    }
   });
 
   test('a conditional request with the ETag › 304, nothing encoded', async () => {
@@ -186,9 +176,9 @@ describe('fingerprinted assets', () => {
 
   test('a fingerprinted request › timed under the /static route label', async () => {
     await raw(stylesheet.url);
-    const res = await request(t.app).get('/metrics');
-    assert.match(res.text, /http_request_duration_seconds_count\{method="GET",route="\/static",status="200"\} [1-9]/);
-    assert.doesNotMatch(res.text, /route="\/static\/site/);
+    const res = await new Visitor(t).get('/metrics');
+    assert.match(res.body, /http_request_duration_seconds_count\{method="GET",route="\/static",status="200"\} [1-9]/);
+    assert.doesNotMatch(res.body, /route="\/static\/site/);
   });
 });
 
@@ -238,7 +228,10 @@ describe('compression', () => {
       next();
     });
     outer.use(t.app);
-    const res = await request(outer).get('/posts').set('Accept-Encoding', 'gzip');
+    const served = await serve(outer);
+    const res = await new Visitor(served)
+      .get('/posts', { headers: { 'Accept-Encoding': 'gzip' } })
+      .finally(() => served.close());
     assert.equal(res.status, 200);
     assert.equal(res.headers['cache-control'], 'public, no-transform');
     assert.equal(res.headers['content-encoding'], undefined);
@@ -263,11 +256,11 @@ describe('compression', () => {
 
   test('a login redirect carrying a flash › the next page, gzipped, shows the message', async () => {
     const user = await createUser({ displayName: 'Gzip Reader' });
-    const browser = new Browser(t.app);
+    const browser = new Visitor(t);
     const login = await browser.logIn(user.username, PASSWORD);
-    const page = await browser.agent.get(String(login.headers.location)).set('Accept-Encoding', 'gzip');
+    const page = await browser.get(String(login.headers.location), { headers: { 'Accept-Encoding': 'gzip' } });
     assert.equal(page.status, 200);
     assert.equal(page.headers['content-encoding'], 'gzip');
-    assert.match(page.text, /Welcome back, Gzip Reader\./);
+    assert.match(page.body, /Welcome back, Gzip Reader\./);
   });
 });

@@ -1,8 +1,11 @@
-// The app for one test file, on a database of its own cloned from the runner's migrated template.
+// The app for one test file, on a database of its own cloned from the runner's migrated template,
+// listening on a loopback port of its own.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
 import type { Express } from 'express';
 import type pg from 'pg';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createApp } from '../../src/app.js';
 import type { AppConfig } from '../../src/config.js';
 import { createDatabase, type Database } from '../../src/db/database.js';
@@ -42,7 +45,27 @@ export async function createTestDatabase(options: { migrated: boolean }): Promis
   };
 }
 
-export interface TestApp {
+/** An app listening on a free loopback port, until closed. */
+export interface Served {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Listens `app` on a free 127.0.0.1 port. */
+export async function serve(app: http.RequestListener): Promise<Served> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface TestApp extends Served {
   readonly app: Express;
   readonly db: Database;
   readonly url: string;
@@ -69,23 +92,40 @@ export const TEST_APP_CONFIG: AppConfig = {
   searchTimeoutMs: 1000,
 };
 
-/** The app on a migrated database of this test file's own. */
+/** The app with test settings (and `config`) on `db`, logging to `logger` (by default nowhere). */
+export function testApp(
+  db: Database,
+  config: Partial<AppConfig> = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Express {
+  return createApp({
+    config: { ...TEST_APP_CONFIG, ...config },
+    db,
+    logger,
+    sessionSecret: 'a-test-session-secret-of-enough-length',
+  });
+}
+
+/** Another app on `db` (other settings, or a second process), listening on a loopback port of its own. */
+export function serveApp(db: Database, config: Partial<AppConfig> = {}, logger?: Logger): Promise<Served> {
+  return serve(testApp(db, config, logger));
+}
+
+/** The app on a migrated database of this test file's own, listening on a loopback port. */
 export async function startTestApp(config: Partial<AppConfig> = {}): Promise<TestApp> {
   const database = await createTestDatabase({ migrated: true });
   const db = createDatabase(database.url, TEST_POOL);
-  const app = createApp({
-    config: { ...TEST_APP_CONFIG, ...config },
-    db,
-    logger: pino({ level: 'silent' }),
-    sessionSecret: 'a-test-session-secret-of-enough-length',
-  });
+  const app = testApp(db, config);
   const sql = sqlPool(database.url);
+  const served = await serve(app);
   return {
     app,
     db,
     url: database.url,
     sql,
+    port: served.port,
     async close() {
+      await served.close();
       await sql.end();
       await db.close();
       await database.drop();
@@ -121,6 +161,9 @@ export function useTestApp(config: Partial<AppConfig> = {}): TestApp {
     },
     get sql() {
       return current().sql;
+    },
+    get port() {
+      return current().port;
     },
     close: () => current().close(),
   };

@@ -1,9 +1,6 @@
-// A person with a browser: `Browser` on the in-process app, `Visitor` on a server process; both keep cookies and CSRF tokens.
+// A person with a browser, on the test file's app or on a server process: keeps cookies and CSRF tokens.
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import type { Express } from 'express';
-import request, { type Response } from 'supertest';
-import type TestAgent from 'supertest/lib/agent.js';
 import type { User } from '../../src/models/index.js';
 import { PASSWORD } from './factories.js';
 import { type Reply, send, type SendOptions } from './http.js';
@@ -38,76 +35,45 @@ export function formBody(
   return form;
 }
 
-function loginFailed(login: string, status: number): Error {
-  return new Error(`login as ${login} failed with ${status}`);
-}
+/** Where a visitor goes: a port on loopback, or anything listening on one (a test app, a server process). */
+export type Target = number | { readonly port: number };
+
+type Method = 'POST' | 'PUT' | 'DELETE';
+
+/** How a request goes, beyond what it is: its own headers, a keep-alive agent, a client timeout. */
+export type RequestOptions = Pick<SendOptions, 'headers' | 'agent' | 'timeoutMs'>;
 
 /**
- * A person with a browser: keeps cookies, and submits forms as HTML does, with the page's
- * CSRF token and PUT/DELETE tunnelled through POST's _method field.
+ * A person with a browser, speaking HTTP to the app: keeps cookies, and submits forms as
+ * HTML does, with the page's CSRF token and PUT/DELETE tunnelled through POST's _method field.
  */
-export class Browser {
-  readonly agent: TestAgent;
-
-  constructor(app: Express) {
-    this.agent = request.agent(app);
-  }
-
-  /** A browser in which `user` (made by the factories) has logged in. */
-  static async loggedIn(app: Express, user: User): Promise<Browser> {
-    const browser = new Browser(app);
-    await browser.logIn(user.username, PASSWORD);
-    return browser;
-  }
-
-  /** Whether the session belongs to someone: a login-only page answers 200, not 303. */
-  async isLoggedIn(): Promise<boolean> {
-    const res = await this.get('/posts/new');
-    if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
-    return res.status === 200;
-  }
-
-  get(path: string): Promise<Response> {
-    return this.agent.get(path).redirects(0);
-  }
-
-  /** The session's current token (the signup form is shown to everyone; the layout shows it too). */
-  async csrfToken(): Promise<string> {
-    const res = await this.agent.get('/signup');
-    return csrfTokenIn(res.text);
-  }
-
-  async submit(
-    method: 'POST' | 'PUT' | 'DELETE',
-    path: string,
-    fields: Fields = {},
-    options: { csrf?: string | null } = {},
-  ): Promise<Response> {
-    const token = options.csrf === undefined ? await this.csrfToken() : options.csrf;
-    return this.agent
-      .post(path)
-      .type('form')
-      .send(formBody(token, method, fields))
-      .redirects(0);
-  }
-
-  async logIn(login: string, password: string): Promise<Response> {
-    const res = await this.submit('POST', '/login', { login, password });
-    if (res.status !== 303) throw loginFailed(login, res.status);
-    return res;
-  }
-}
-
-/** A person with a browser on a server process: keeps the session cookie and the page's CSRF token. */
 export class Visitor {
   private readonly cookies = new Map<string, string>();
+  /** The session's CSRF token kept by logInToPost, for createPost. */
   csrf: string | undefined;
 
   constructor(
-    readonly port: number,
+    private readonly target: Target,
     readonly agent?: http.Agent,
   ) {}
 
+  /** A visitor as whom `user` (made by the factories) has logged in. */
+  static async loggedIn(target: Target, user: User): Promise<Visitor> {
+    const visitor = new Visitor(target);
+    await visitor.logIn(user.username);
+    return visitor;
+  }
+
+  get port(): number {
+    return typeof this.target === 'number' ? this.target : this.target.port;
+  }
+
+  /** The value of a cookie the app has set and not cleared. */
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  /** Any request, with the cookies kept so far; the cookies it sets are kept. */
   async request(options: SendOptions): Promise<Reply> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const reply = await send(this.port, {
@@ -124,33 +90,55 @@ export class Visitor {
     return reply;
   }
 
-  get(pathname: string, timeoutMs?: number): Promise<Reply> {
-    return this.request({ path: pathname, timeoutMs });
+  get(path: string, options: RequestOptions = {}): Promise<Reply> {
+    return this.request({ path, ...options });
   }
 
-  /** Logs in through the form, then keeps the new session's CSRF token for later posts. */
-  async logIn(login: string): Promise<void> {
-    const form = await this.get('/login');
-    if (form.status !== 200) throw new Error(`GET /login answered ${form.status}`);
-    const res = await this.request({
-      method: 'POST',
-      path: '/login',
-      form: formBody(csrfTokenIn(form.body), 'POST', { login, password: PASSWORD }),
-    });
-    if (res.status !== 303) throw loginFailed(login, res.status);
-    const newPost = await this.get('/posts/new');
-    if (newPost.status !== 200) throw new Error(`GET /posts/new after login answered ${newPost.status}`);
-    this.csrf = csrfTokenIn(newPost.body);
+  /** Whether the session belongs to someone: a login-only page answers 200, not 303. */
+  async isLoggedIn(): Promise<boolean> {
+    const res = await this.get('/posts/new');
+    if (res.status === 303) assert.match(String(res.headers.location), /^\/login/);
+    return res.status === 200;
   }
 
-  /** POST /posts as the logged-in person (a published post). */
-  createPost(title: string, options: Pick<SendOptions, 'agent' | 'timeoutMs'> = {}): Promise<Reply> {
-    if (!this.csrf) throw new Error('log in first');
-    return this.request({
-      method: 'POST',
-      path: '/posts',
-      form: formBody(this.csrf, 'POST', { title, body: `The body of ${title}.`, published: 'on' }),
-      ...options,
-    });
+  /** The session's current token (the signup form is shown to everyone; the layout shows it too). */
+  async csrfToken(): Promise<string> {
+    const res = await this.get('/signup');
+    return csrfTokenIn(res.body);
+  }
+
+  /** A form sent as a browser sends it: with the session's current token unless `csrf` is given (null: none). */
+  async submit(
+    method: Method,
+    path: string,
+    fields: Fields = {},
+    options: RequestOptions & { csrf?: string | null } = {},
+  ): Promise<Reply> {
+    const { csrf, ...rest } = options;
+    const token = csrf === undefined ? await this.csrfToken() : csrf;
+    return this.request({ method: 'POST', path, form: formBody(token, method, fields), ...rest });
+  }
+
+  /** Logs in through the form (the page it redirects to, and any message on it, not read yet). */
+  async logIn(login: string, password = PASSWORD): Promise<Reply> {
+    this.csrf = undefined;
+    const res = await this.submit('POST', '/login', { login, password });
+    if (res.status !== 303) throw new Error(`login as ${login} failed with ${res.status}`);
+    return res;
+  }
+
+  /** Logs in and keeps the token of the new session's post form: createPost then sends one request only. */
+  async logInToPost(login: string): Promise<void> {
+    await this.logIn(login);
+    const form = await this.get('/posts/new');
+    if (form.status !== 200) throw new Error(`GET /posts/new after login answered ${form.status}`);
+    this.csrf = csrfTokenIn(form.body);
+  }
+
+  /** POST /posts as the logged-in person (a published post), with the token logInToPost kept. */
+  createPost(title: string, options: RequestOptions = {}): Promise<Reply> {
+    if (!this.csrf) throw new Error('log in with logInToPost first');
+    const fields = { title, body: `The body of ${title}.`, published: 'on' };
+    return this.submit('POST', '/posts', fields, { ...options, csrf: this.csrf });
   }
 }

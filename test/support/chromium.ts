@@ -1,7 +1,5 @@
 // A headless Chromium (Debian's, never a downloaded one) and the app served over HTTP for it to visit.
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { type Browser as Chromium, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import type { AppConfig } from '../../src/config.js';
 import { startTestApp, type TestApp } from './app.js';
@@ -37,13 +35,10 @@ export interface BrowserApp extends TestApp {
 /** The app on its own database, served over HTTP, and a headless Chromium to visit it. */
 export async function startBrowserApp(config: Partial<AppConfig> = {}): Promise<BrowserApp> {
   const app = await startTestApp(config);
-  const server: Server = app.app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as AddressInfo;
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
   return {
     ...app,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://127.0.0.1:${app.port}`,
     chromium: browser,
     async newPage(options = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
@@ -51,8 +46,6 @@ export async function startBrowserApp(config: Partial<AppConfig> = {}): Promise<
     },
     async close() {
       await browser.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       await app.close();
     },
   };

@@ -42,3 +42,15 @@ export async function createPost(
   if (overrides.publishedAt && post.published) await post.update({ publishedAt: overrides.publishedAt });
   return post;
 }
+
+/** A valid profile form for `user`, as its edit page would send it unchanged. */
+export function profileOf(user: User, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    displayName: user.displayName,
+    email: user.email,
+    bio: user.bio,
+    website: user.profile.website ?? '',
+    github: user.profile.github ?? '',
+    ...overrides,
+  };
+}

@@ -21,6 +21,11 @@ export async function scalar<T>(db: pg.Pool | pg.PoolClient, sql: string, params
   return (result.rows[0] as unknown[] | undefined)?.[0] as T;
 }
 
+/** How many sessions of `userId` the session store holds. */
+export function sessionsOf(db: pg.Pool, userId: number): Promise<number> {
+  return scalar<number>(db, 'SELECT count(*)::int FROM sessions WHERE user_id = $1', [userId]);
+}
+
 /** Users whose posts_count differs from their number of posts (the invariant says none). */
 export function counterMismatches(db: pg.Pool): Promise<number> {
   return scalar<number>(
