@@ -3,7 +3,8 @@
 // logged-in sessions that write, made over HTTP as a browser makes them.
 import autocannon from 'autocannon';
 import { DEMO_PASSWORD } from '../src/db/demo.js';
-import { csrfTokenIn } from '../test/support/browser.js';
+import { SESSION_COOKIE } from '../src/middleware/session.js';
+import { csrfTokenIn, type Target, Visitor } from '../test/support/browser.js';
 import { now } from '../test/support/wait.js';
 import { FORWARDED_HEADERS } from './processes.js';
 import { percentile } from './support.js';
@@ -148,70 +149,44 @@ export function figuresOf(tallies: (Tally | undefined)[], windowMs: number): Fig
   };
 }
 
-/** A logged-in browser: its `sid=…` cookie and the CSRF token its forms send. */
+/** A logged-in browser (the test kit's visitor), and what its connections send: its cookie and its CSRF token. */
 export interface Session {
   username: string;
+  visitor: Visitor;
   cookie: string;
   csrf: string;
 }
 
-function sessionCookie(res: Response): string | undefined {
-  return res.headers
-    .getSetCookie()
-    .map((h) => h.split(';')[0]?.trim())
-    .find((pair) => pair?.startsWith('sid='));
-}
-
-const get = (origin: string, path: string, cookie?: string): Promise<Response> =>
-  fetch(origin + path, { redirect: 'manual', headers: { ...FORWARDED_HEADERS, ...(cookie ? { cookie } : {}) } });
-
-const post = (origin: string, path: string, cookie: string, body: URLSearchParams): Promise<Response> =>
-  fetch(origin + path, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { ...FORWARDED_HEADERS, cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body,
-  });
-
-/** GET /login (token + cookie), POST /login (303, new cookie), then the new session's token. */
-export async function logIn(origin: string, username: string): Promise<Session> {
-  const form = await get(origin, '/login');
-  const anonymous = sessionCookie(form);
-  if (form.status !== 200 || !anonymous) throw new Error(`GET /login answered ${form.status} without a cookie`);
-  const body = new URLSearchParams({ _csrf: csrfTokenIn(await form.text()), login: username, password: DEMO_PASSWORD });
-  const res = await post(origin, '/login', anonymous, body);
-  await res.arrayBuffer();
-  const cookie = sessionCookie(res);
-  if (res.status !== 303 || !cookie) throw new Error(`login as ${username} answered ${res.status}, not 303`);
-  // Any page has the logout form, with the token of the (regenerated) session.
-  const page = await get(origin, '/', cookie);
+/** Logs in through the form, then reads a page as the browser would (its flash message, its token). */
+export async function logIn(target: Target, username: string): Promise<Session> {
+  const visitor = new Visitor(target);
+  await visitor.logIn(username, DEMO_PASSWORD);
+  const page = await visitor.get('/');
   if (page.status !== 200) throw new Error(`GET / as ${username} answered ${page.status}`);
-  return { username, cookie, csrf: csrfTokenIn(await page.text()) };
+  const cookie = `${SESSION_COOKIE}=${visitor.cookie(SESSION_COOKIE)}`;
+  return { username, visitor, cookie, csrf: csrfTokenIn(page.body) };
 }
 
 let written = 0;
 
-function postForm(session: Session, label: string): URLSearchParams {
+function postFields(session: Session, label: string): Record<string, string> {
   written++;
-  return new URLSearchParams({
-    _csrf: session.csrf,
+  return {
     title: `${label} ${written}: notes on a busy afternoon`,
     body:
       `Post number ${written}, written under load by ${session.username}.\n\n` +
       'Most of the afternoon went on small things: answering messages, fixing a test that ' +
       'failed only on Tuesdays, and reading about how **other people** size their connection pools.',
     published: 'on',
-  });
+  };
 }
 
 /** Publishes one post as a browser would, following the redirect: checks the write path works. */
-export async function writeOnce(origin: string, session: Session): Promise<void> {
-  const res = await post(origin, '/posts', session.cookie, postForm(session, 'Warm-up post'));
-  await res.arrayBuffer();
-  const location = res.headers.get('location');
+export async function writeOnce(session: Session): Promise<void> {
+  const res = await session.visitor.submit('POST', '/posts', postFields(session, 'Warm-up post'));
+  const location = res.headers.location;
   if (res.status !== 303 || !location) throw new Error(`POST /posts as ${session.username} answered ${res.status}`);
-  const shown = await get(origin, location, session.cookie);
-  await shown.arrayBuffer();
+  const shown = await session.visitor.get(location);
   if (shown.status !== 200) throw new Error(`GET ${location} after a write answered ${shown.status}`);
 }
 
@@ -233,7 +208,8 @@ export function writeAndFollow(label: string): [autocannon.Request, autocannon.R
         cookie: session.cookie,
         'content-type': 'application/x-www-form-urlencoded',
       };
-      return { ...request, headers, body: postForm(session, label).toString() };
+      const form = { _csrf: session.csrf, ...postFields(session, label) };
+      return { ...request, headers, body: new URLSearchParams(form).toString() };
     },
     onResponse: (status, _body, context, headers) => {
       // autocannon hands the headers over as sent, whatever their case.

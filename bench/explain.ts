@@ -3,16 +3,12 @@
 // bound values while each page of the site is requested once; each run again under EXPLAIN
 // (ANALYZE, BUFFERS). A Markdown report on stdout, saved as docs/query-plans.md; exit code 1
 // when a page reads posts by a sequential scan.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
-import pino from 'pino';
-import { createApp } from '../src/app.js';
 import { createDatabase } from '../src/db/database.js';
 import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
 import { createPostsService } from '../src/services/posts.service.js';
-import { TEST_APP_CONFIG, TEST_POOL } from '../test/support/app.js';
+import { serveApp, TEST_POOL } from '../test/support/app.js';
 import { readPageTargets, seedVolume, startDatabase } from './database.js';
 import { logIn } from './driver.js';
 import { readOptions, sizes } from './options.js';
@@ -78,15 +74,8 @@ async function run(cleanup: Cleanup): Promise<boolean> {
     const bind = (queryOptions as { bind?: unknown[] }).bind ?? [];
     if (/^\s*(SELECT|WITH)\b/i.test(sql)) recorded.push({ sql, bind });
   });
-  const app = createApp({
-    config: { ...TEST_APP_CONFIG, pageCacheMs: 0 },
-    db,
-    logger: pino({ level: 'silent' }),
-    sessionSecret: 'a-query-plans-session-secret-of-enough-length',
-  });
-  const listener = http.createServer(app).listen(0, '127.0.0.1');
-  await new Promise((resolve) => listener.once('listening', resolve));
-  const origin = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  const app = await serveApp(db, { pageCacheMs: 0 });
+  const origin = `http://127.0.0.1:${app.port}`;
 
   const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
   const pages: [string, string][] = [
@@ -117,11 +106,11 @@ async function run(cleanup: Cleanup): Promise<boolean> {
   recorded.length = 0;
   await createPostsService(db.sequelize).listByAuthor({ authorId: heavy.id, includeDrafts: true, position: {} });
   byPage.push(['busiest profile seen by its owner (drafts too)', [...recorded]]);
-  const admin = await logIn(origin, DEMO_ADMIN_USERNAME);
+  const admin = await logIn(app, DEMO_ADMIN_USERNAME);
   const asAdmin = await visit('/users?q=example.com', admin.cookie);
   byPage.push(['users search by email, as an admin: `GET /users?q=example.com`', asAdmin]);
 
-  listener.close();
+  await app.close();
   await db.close();
 
   const sections: string[] = [];

@@ -46,12 +46,8 @@ const RSS_TARGET_MIB = 250;
 const options = readOptions(
   `Usage: npm run bench -- [options]
 
-A PostgreSQL of its own with the demo and volume data; the app (production mode) and the
-reference server; per load a ${WARM_UP_S} s warm-up, then --duration s of autocannon: the first
-page of /posts, a deep page, one post, the busiest profile; the searches at ${SEARCH_CONNECTIONS}
-connections, --search-rounds rounds; GET /posts against the reference (--rounds interleaved rounds
-at ${COMPARE_CONNECTIONS} connections) as deployed, rendered every time, and logged in; last,
-logged-in POST /posts at ${WRITE_CONNECTIONS} connections. --only search runs the searches alone
+The app's pages, searches and GET /posts against the reference, then logged-in POST /posts;
+docs/development.md#benchmarks says what each load is. --only search runs the searches alone
 and replaces only their section of ${REPORT_FILE}.`,
   {
     ...sizes(10_000, 200_000),
@@ -95,13 +91,7 @@ async function measure(app: App | undefined, spec: Spec, signal: AbortSignal, ki
   return { ...figures, bad, problems: problems.join('; ') };
 }
 
-interface Scenario {
-  label: string;
-  request: string;
-  connections: number;
-  figures: Measured;
-  rssMiB: number | undefined;
-}
+type Scenario = { label: string; request: string; connections: number; figures: Measured; rssMiB?: number };
 
 /** One row of the pages table: `request` loaded on `app`. */
 async function scenario(app: App, label: string, request: string, signal: AbortSignal): Promise<Scenario> {
@@ -156,8 +146,8 @@ function summary(c: Comparison) {
 async function sessionsOf(app: App): Promise<Session[]> {
   log(`logging in ${SESSIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
   const sessions: Session[] = [];
-  for (let i = 0; i < SESSIONS; i++) sessions.push(await logIn(app.origin, DEMO_ADMIN_USERNAME));
-  await writeOnce(app.origin, sessions[0]!);
+  for (let i = 0; i < SESSIONS; i++) sessions.push(await logIn(app, DEMO_ADMIN_USERNAME));
+  await writeOnce(sessions[0]!);
   return sessions;
 }
 
@@ -260,21 +250,14 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const after = await countAndCheck(database.url);
   const created = after.posts - before.posts;
   const answered303 = writes.statuses.get(303) ?? 0;
-  scenarios.push({
-    label: 'publish a post, logged in',
-    request: 'POST /posts',
-    connections: WRITE_CONNECTIONS,
-    figures: writes,
-    rssMiB: rssMiB(app.pid),
-  });
+  const publish = { label: 'publish a post, logged in', request: 'POST /posts', connections: WRITE_CONNECTIONS };
+  scenarios.push({ ...publish, figures: writes, rssMiB: rssMiB(app.pid) });
 
   const invariants = created === answered303 && after.countMismatches === 0;
   const cpus = os.cpus();
   const rssMax = Math.max(...[app, deployed].map((a) => rssMiB(a.pid) ?? 0));
-  const bad = [...scenarios.map((s) => s.figures.bad), ...comparisons.map((c) => summary(c).bad)].reduce(
-    (a, b) => a + b,
-    0,
-  );
+  let bad = 0;
+  for (const n of [...scenarios.map((s) => s.figures.bad), ...comparisons.map((c) => summary(c).bad)]) bad += n;
   const [first, deep] = [scenarios[0]!.figures, scenarios[1]!.figures];
   const deepRatio =
     Math.max(first.perSecond, deep.perSecond) / Math.max(1e-9, Math.min(first.perSecond, deep.perSecond));
