@@ -46,7 +46,7 @@ export default defineConfig(
     },
   },
   {
-    files: ['src/services/**/*.ts'],
+    files: ['src/services/**/*.ts', 'src/mail/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
@@ -54,7 +54,7 @@ export default defineConfig(
           patterns: [
             {
               group: ['express', '**/middleware/**', '**/controllers/**', '**/routes/**'],
-              message: 'Services take plain input and never see a request or a response.',
+              message: 'Services (and the mail sender) take plain input and never see a request or a response.',
             },
           ],
         },

@@ -42,9 +42,9 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
     // RETURNING lists only the rows inserted now, so a second run adds no posts either.
     const created = await queryInterface.sequelize.query<{ id: number; username: string }>(
       `INSERT INTO users
-         (username, email, password_hash, display_name, bio, role, profile, created_at, updated_at)
+         (username, email, password_hash, display_name, bio, role, profile, created_at, updated_at, email_confirmed_at)
        SELECT u.username, u.email, u.password_hash, u.display_name, u.bio, u.role,
-              hstore(u.profile_keys, u.profile_values), u.created_at, u.created_at
+              hstore(u.profile_keys, u.profile_values), u.created_at, u.created_at, u.created_at
          FROM jsonb_to_recordset($1::jsonb) AS u(
                 username text, email text, password_hash text, display_name text, bio text,
                 role text, profile_keys text[], profile_values text[], created_at timestamptz)

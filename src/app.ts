@@ -16,6 +16,7 @@ import { formBodies } from './middleware/forms.js';
 import { pageCache } from './middleware/page-cache.js';
 import { pageLocals } from './middleware/page-locals.js';
 import {
+  afterResponse,
   closeConnectionsWhileDraining,
   healthz,
   type Lifecycle,
@@ -99,7 +100,12 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(postsRouter(createPostsController(posts, search, config)));
   app.use(usersRouter(createUsersController(users, posts, config)));
-  app.use(accountsRouter(createAccountsController(users), createRateLimits(db.sequelize, config)));
+  app.use(
+    accountsRouter(
+      createAccountsController(users, config, afterResponse(lifecycle)),
+      createRateLimits(db.sequelize, config),
+    ),
+  );
 
   app.use(notFound);
   app.use(errorHandler({ showStack: config.env === 'development', metrics }));

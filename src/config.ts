@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { databaseUrlProblem } from './db/connection.js';
 import { StartupError } from './errors.js';
+import type { MailSetting } from './mail/transport.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 
@@ -62,6 +63,16 @@ export interface Config {
   readonly trustProxy: number;
   /** Local state of a development install: embedded PostgreSQL, generated session secret. */
   readonly dataDir: string;
+  /** Where mails go: SMTP_URL; else MAIL_DIR (outside production, <dataDir>/mail by default); else nowhere (MAIL_DISABLED). */
+  readonly mail: MailSetting;
+  /** The From of every mail. */
+  readonly mailFrom: string;
+  /** How often each process looks for mails to send (ms). */
+  readonly mailPollMs: number;
+  /** "Forgot password" requests one IP address may make per hour. */
+  readonly resetLimitPerIp: number;
+  /** Reset links and confirmation mails one address may be sent per hour. */
+  readonly mailLimitPerAddress: number;
 }
 
 /** What createApp needs of the configuration. */
@@ -80,6 +91,8 @@ export type AppConfig = Pick<
   | 'databaseReplicaUrls'
   | 'replicaReadAfterWriteMs'
   | 'searchTimeoutMs'
+  | 'resetLimitPerIp'
+  | 'mailLimitPerAddress'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -149,6 +162,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
   }
 
+  const dataDir = path.resolve(env.DATA_DIR || '.data');
+  const mail = mailSetting(env, nodeEnv, dataDir, problems);
+  if (nodeEnv === 'production' && mail.kind !== 'off' && publicUrl === undefined) {
+    problems.push(
+      'PUBLIC_URL is required in production to send mails: their links are built from it, never from the Host header of a request',
+    );
+  }
+
   const dbPoolMax = integer('DB_POOL_MAX', 10, 1, 1000);
   const dbPoolMin = integer('DB_POOL_MIN', 0, 0, 1000);
   if (dbPoolMin > dbPoolMax) problems.push('DB_POOL_MIN must not exceed DB_POOL_MAX');
@@ -180,11 +201,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     publicUrl,
     trustProxy: integer('TRUST_PROXY', 0, 0, 10),
-    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    dataDir,
+    mail,
+    mailFrom: env.MAIL_FROM || `Users and posts <no-reply@${publicUrl ? new URL(publicUrl).hostname : 'localhost'}>`,
+    mailPollMs: integer('MAIL_POLL_MS', 1000, 10, 600_000),
+    resetLimitPerIp: integer('RATE_LIMIT_RESET_PER_IP', 10, 1, 1_000_000),
+    mailLimitPerAddress: integer('RATE_LIMIT_MAIL_PER_ADDRESS', 5, 1, 1_000_000),
   };
 
   if (problems.length > 0) {
     throw new StartupError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   return Object.freeze(config);
+}
+
+/**
+ * SMTP_URL (smtp:// or smtps://) sends through that server; MAIL_DIR writes each mail to a
+ * file there; MAIL_DISABLED=true keeps mails in the outbox, unsent. Outside production the
+ * default is the folder <dataDir>/mail, so that every flow works out of the box; production
+ * must choose.
+ */
+function mailSetting(env: NodeJS.ProcessEnv, nodeEnv: string, dataDir: string, problems: string[]): MailSetting {
+  const disabled = env.MAIL_DISABLED === 'true';
+  if (env.MAIL_DISABLED && !['true', 'false'].includes(env.MAIL_DISABLED)) {
+    problems.push(`MAIL_DISABLED must be true or false (got "${env.MAIL_DISABLED}")`);
+  }
+  if (env.SMTP_URL) {
+    if (!/^smtps?:\/\/[^/?#\s]+/.test(env.SMTP_URL)) problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+    if (disabled) problems.push('SMTP_URL and MAIL_DISABLED=true contradict each other: set one');
+    return { kind: 'smtp', url: env.SMTP_URL };
+  }
+  if (disabled) return { kind: 'off' };
+  if (env.MAIL_DIR) return { kind: 'folder', dir: path.resolve(env.MAIL_DIR) };
+  if (nodeEnv === 'production') {
+    problems.push(
+      'SMTP_URL is required in production: password resets and address confirmations are sent by mail ' +
+        '(or MAIL_DIR to write mails to a folder, or MAIL_DISABLED=true to run without mail)',
+    );
+    return { kind: 'off' };
+  }
+  return { kind: 'folder', dir: path.join(dataDir, 'mail') };
 }

@@ -23,6 +23,14 @@ export const routes = {
   signup: '/signup',
   login: '/login',
   logout: '/logout',
+  password: {
+    forgot: '/password/forgot',
+    reset: '/password/reset/:token',
+  },
+  email: {
+    confirm: '/email/confirm/:token',
+    resend: '/email/confirm',
+  },
   posts: {
     index: '/posts',
     feed: '/posts.atom',
@@ -35,6 +43,7 @@ export const routes = {
     show: '/users/:username',
     edit: '/users/:username/edit',
     password: '/users/:username/password',
+    passwordReset: '/users/:username/password-reset',
     feed: '/users/:username/posts.atom',
   },
 } as const;
@@ -56,6 +65,14 @@ export const paths = {
   signup: routes.signup,
   login: (returnTo?: string) => withQuery(routes.login, { returnTo }),
   logout: routes.logout,
+  password: {
+    forgot: routes.password.forgot,
+    reset: (token: string) => fill(routes.password.reset, { token }),
+  },
+  email: {
+    confirm: (token: string) => fill(routes.email.confirm, { token }),
+    resend: routes.email.resend,
+  },
   posts: {
     index: (query?: Query) => withQuery(routes.posts.index, query),
     feed: routes.posts.feed,
@@ -69,6 +86,7 @@ export const paths = {
     show: (username: string, query?: Query) => withQuery(fill(routes.users.show, { username }), query),
     edit: (username: string) => fill(routes.users.edit, { username }),
     password: (username: string) => fill(routes.users.password, { username }),
+    passwordReset: (username: string) => fill(routes.users.passwordReset, { username }),
     feed: (username: string) => fill(routes.users.feed, { username }),
   },
 } as const;

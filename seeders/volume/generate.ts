@@ -146,12 +146,14 @@ export function userLine(user: VolumeUser, id: number, passwordHash: string): st
       copyEscape(user.profile),
       at,
       at,
+      // Volume accounts are confirmed, as if each had followed its link when it joined.
+      at,
     ].join('\t') + '\n'
   );
 }
 
 export const USER_COLUMNS =
-  'id, username, email, password_hash, display_name, bio, role, posts_count, profile, created_at, updated_at';
+  'id, username, email, password_hash, display_name, bio, role, posts_count, profile, created_at, updated_at, email_confirmed_at';
 export const POST_COLUMNS = 'id, author_id, title, body, published, published_at, created_at, updated_at';
 /** POST_COLUMNS and the search vector, for a load that brings the vectors itself. */
 export const POST_COLUMNS_WITH_VECTOR = `${POST_COLUMNS}, search_vector`;

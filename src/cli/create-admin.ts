@@ -53,7 +53,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const db = createDatabase(cliConfig.databaseUrl(), { ...config, dbPoolMax: 1, dbPoolMin: 0 });
   try {
-    const user = await createUsersService(db.sequelize).signUp({ username, email, password }, 'admin');
+    const user = await createUsersService(db.sequelize).signUp(
+      { username, email, password },
+      { role: 'admin', confirmed: true },
+    );
     console.log(`Created the admin account "${user.username}" (${user.email}).`);
   } catch (error) {
     if (error instanceof FieldError) throw new Error(error.message, { cause: error });

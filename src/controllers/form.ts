@@ -21,19 +21,19 @@ export function typedValues<K extends string>(req: Request, fields: readonly K[]
  */
 export async function saveForm<T>(
   req: Request,
-  showForm: (status: number, errors: FieldErrors) => void,
+  showForm: (status: number, errors: FieldErrors) => void | Promise<void>,
   save: () => Promise<T>,
 ): Promise<T | undefined> {
   const errors = fieldErrors(req);
   if (errors) {
-    showForm(422, errors);
+    await showForm(422, errors);
     return undefined;
   }
   try {
     return await save();
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
-    showForm(error.status, { [error.field]: error.message });
+    await showForm(error.status, { [error.field]: error.message });
     return undefined;
   }
 }

@@ -1,13 +1,14 @@
 import type { Request, Response } from 'express';
 import { activityChart } from '../rendering/activity-chart.js';
 import { atomFeed, originOf } from '../rendering/feeds.js';
+import type { DeleteForm } from '../validators/users.validator.js';
 import { currentUser, logIn, logOut } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
 import { paths } from '../paths.js';
 import { logSecurityEvent } from '../security/audit.js';
 import { can } from '../services/policies.js';
 import type { PostsService } from '../services/posts.service.js';
-import type { EditableUser, UsersService } from '../services/users.service.js';
+import { type EditableUser, pendingEmailOf, type UsersService } from '../services/users.service.js';
 import { formData, listQuery, urlData } from '../validators/common.js';
 import type { PasswordForm, ProfileForm } from '../validators/users.validator.js';
 import { saveForm, typedValues } from './form.js';
@@ -34,13 +35,20 @@ export function createUsersController(
     };
   }
 
-  /** The edit page: the profile form, and the password form for the account's owner. */
+  const origin = (req: Request): string => originOf(req, options.publicUrl);
+
+  /** The edit page: the profile form, the password form for the account's owner, the delete form. */
   function renderForm(
     req: Request,
     res: Response,
     status: number,
     user: EditableUser,
-    form: { values?: ProfileValues; errors?: Record<string, string>; passwordErrors?: Record<string, string> } = {},
+    form: {
+      values?: ProfileValues;
+      errors?: Record<string, string>;
+      passwordErrors?: Record<string, string>;
+      deleteErrors?: Record<string, string>;
+    } = {},
   ): void {
     res.status(status).render('users/form', {
       title: `Edit ${user.username}`,
@@ -48,6 +56,9 @@ export function createUsersController(
       values: form.values ?? storedValues(user),
       errors: form.errors ?? {},
       passwordErrors: form.passwordErrors ?? {},
+      deleteErrors: form.deleteErrors ?? {},
+      pendingEmail: pendingEmailOf(user),
+      isOwner: req.user?.id === user.id,
       canChangeRole: can.changeRole(req.user),
       canChangePassword: can.changePassword(req.user, user),
     });
@@ -68,13 +79,17 @@ export function createUsersController(
     show: async (req: Request, res: Response): Promise<void> => {
       const { username } = urlData<{ username: string }>(req);
       const { position } = listQuery(req);
-      const user = await users.findProfile(username);
+      // Its owner and admins see whether the address is confirmed: read only for them.
+      const mayEdit =
+        req.user !== undefined && (req.user.role === 'admin' || req.user.username === username.toLowerCase());
+      const user = await users.findProfile(username, mayEdit);
       const isOwner = req.user?.id === user.id;
       const [postsPage, lastPostAt, weeks] = await Promise.all([
         posts.listByAuthor({ authorId: user.id, includeDrafts: isOwner, position }),
         posts.lastPublishedAt(user.id),
         posts.weeklyActivity(user.id),
       ]);
+      const canEdit = can.editUser(req.user, user);
       res.render('users/show', {
         title: user.displayName,
         user,
@@ -83,7 +98,10 @@ export function createUsersController(
         activity: activityChart(weeks),
         feed: { title: `${user.displayName}: posts`, href: paths.users.feed(user.username) },
         isOwner,
-        canEdit: can.editUser(req.user, user),
+        canEdit,
+        // Whether the address is confirmed: for the account's owner and admins only.
+        emailConfirmed: canEdit ? user.emailConfirmedAt !== null : undefined,
+        canSendReset: can.sendPasswordReset(req.user, user),
       });
     },
 
@@ -118,7 +136,7 @@ export function createUsersController(
       const saved = await saveForm(
         req,
         (status, errors) => renderForm(req, res, status, user, { values: typedValues(req, PROFILE_FIELDS), errors }),
-        () => users.updateProfile(user, formData<ProfileForm>(req), actor),
+        () => users.updateProfile(user, formData<ProfileForm>(req), actor, origin(req)),
       );
       if (!saved) return;
       if (user.role !== roleBefore) {
@@ -129,7 +147,25 @@ export function createUsersController(
           to: user.role,
         });
       }
-      req.flash('success', 'The profile is saved.');
+      if (saved.pendingEmail) {
+        logSecurityEvent(req, 'email_change_requested', { actorId: actor.id, target: { user: user.id } });
+        req.flash(
+          'success',
+          `The profile is saved. We sent a link to ${saved.pendingEmail}: the address changes when it is followed, ` +
+            `and stays ${user.email} until then.`,
+        );
+      } else req.flash('success', 'The profile is saved.');
+      res.redirect(303, paths.users.show(user.username));
+    },
+
+    /** An admin mails the account a link to set a new password. */
+    sendPasswordReset: async (req: Request, res: Response): Promise<void> => {
+      const { username } = urlData<{ username: string }>(req);
+      const actor = currentUser(req);
+      const user = await users.findEditable(username, actor, can.sendPasswordReset);
+      await users.sendPasswordReset(user, origin(req));
+      logSecurityEvent(req, 'password_reset_requested', { actorId: actor.id, target: { user: user.id } });
+      req.flash('success', `A link to set a new password was sent to the address of @${user.username}.`);
       res.redirect(303, paths.users.show(user.username));
     },
 
@@ -140,7 +176,7 @@ export function createUsersController(
         req,
         (status, passwordErrors) => renderForm(req, res, status, user, { passwordErrors }),
         async () => {
-          await users.changePassword(user, formData<PasswordForm>(req));
+          await users.changePassword(user, formData<PasswordForm>(req), origin(req));
           return true;
         },
       );
@@ -158,7 +194,15 @@ export function createUsersController(
       const { username } = urlData<{ username: string }>(req);
       const actor = currentUser(req);
       const user = await users.findEditable(username, actor);
-      await users.destroy(user);
+      const deleted = await saveForm(
+        req,
+        (status, deleteErrors) => renderForm(req, res, status, user, { deleteErrors }),
+        async () => {
+          await users.destroy(user, actor, formData<DeleteForm>(req).currentPassword);
+          return true;
+        },
+      );
+      if (!deleted) return;
       logSecurityEvent(req, 'account_deleted', {
         actorId: actor.id,
         target: { user: user.id, username: user.username },

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import onHeaders from 'on-headers';
 import type { Database } from '../db/database.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -6,7 +6,28 @@ import type { Metrics } from '../observability/metrics.js';
 /** What the process tells the app about its own life: set when shutdown begins. */
 export interface Lifecycle {
   draining: boolean;
+  /** Work that handlers left to run after their response (see `afterResponse`): a stop waits for it. */
+  background?: Set<Promise<unknown>>;
 }
+
+/**
+ * Runs `task` once the response has been sent, so that its cost cannot show in the
+ * response's timing; an orderly stop waits for it before the pool closes.
+ */
+export function afterResponse(lifecycle: Lifecycle) {
+  const background = (lifecycle.background ??= new Set());
+  return (res: Response, task: () => Promise<unknown>): void => {
+    res.once('close', () => {
+      // A task logs its own failure; here it only has to end.
+      const running: Promise<unknown> = task()
+        .catch(() => undefined)
+        .finally(() => background.delete(running));
+      background.add(running);
+    });
+  };
+}
+
+export type AfterResponse = ReturnType<typeof afterResponse>;
 
 const READY_TIMEOUT_MS = 1000;
 

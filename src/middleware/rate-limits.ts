@@ -46,9 +46,16 @@ function loginKey(req: Request): string | undefined {
   return typeof login === 'string' && login.trim() !== '' ? login.trim().toLowerCase() : undefined;
 }
 
+/** The address a "forgot password" form names, as its limit's key. */
+function emailKey(req: Request): string | undefined {
+  const email = (req.body as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' && email.trim() !== '' ? email.trim().toLowerCase() : undefined;
+}
+
 /**
  * Brute-force brakes, counted in PostgreSQL so all processes share them: logins per IP
- * address, failed logins per account (from any address), and sign-ups per IP address.
+ * address, failed logins per account (from any address), sign-ups per IP address, and the
+ * requests that send mails, per IP address and per address or account mailed.
  */
 export function createRateLimits(sequelize: Sequelize, config: AppConfig) {
   return {
@@ -64,6 +71,23 @@ export function createRateLimits(sequelize: Sequelize, config: AppConfig) {
       }),
     ],
     signup: [limiter(sequelize, 'signup-ip:', { windowMs: ONE_HOUR_MS, limit: config.signupLimitPerIp })],
+    // Each request may send a mail: per IP address, and per address mailed (known or not).
+    passwordReset: [
+      limiter(sequelize, 'reset-ip:', { windowMs: ONE_HOUR_MS, limit: config.resetLimitPerIp }),
+      limiter(sequelize, 'mail-address:', {
+        windowMs: ONE_HOUR_MS,
+        limit: config.mailLimitPerAddress,
+        keyGenerator: (req) => emailKey(req) ?? '',
+        skip: (req) => emailKey(req) === undefined,
+      }),
+    ],
+    confirmationMail: [
+      limiter(sequelize, 'mail-account:', {
+        windowMs: ONE_HOUR_MS,
+        limit: config.mailLimitPerAddress,
+        keyGenerator: (req) => String(req.user?.id),
+      }),
+    ],
   };
 }
 

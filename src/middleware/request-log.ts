@@ -4,6 +4,12 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+// The links mailed to people carry a secret in their path: it never reaches the log.
+const TOKEN_IN_PATH = /^(\/(?:password\/reset|email\/confirm)\/)[^/?#]+/;
+
+/** `url` with the token of a mailed link replaced, as the log shows it. */
+export const loggedUrl = (url: unknown): unknown =>
+  typeof url === 'string' ? url.replace(TOKEN_IN_PATH, '$1[token]') : url;
 // Probes and scrapes every few seconds would drown the request log.
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -18,7 +24,12 @@ export function requestLog(logger: Logger): RequestHandler {
     // Headers stay out of the log: Cookie and Set-Cookie carry the session id,
     // Authorization a token, and Referer may be a page whose URL is a secret.
     serializers: {
-      req: ({ id, method, url, remoteAddress }: Record<string, unknown>) => ({ id, method, url, remoteAddress }),
+      req: ({ id, method, url, remoteAddress }: Record<string, unknown>) => ({
+        id,
+        method,
+        url: loggedUrl(url),
+        remoteAddress,
+      }),
       res: ({ statusCode }: Record<string, unknown>) => ({ statusCode }),
     },
     // Read as the request ends, when the session has told who is logged in.

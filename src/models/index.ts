@@ -1,19 +1,27 @@
 import type { Sequelize } from 'sequelize';
+import { AccountToken } from './account-token.model.js';
+import { OutboxMail } from './outbox-mail.model.js';
 import { Post } from './post.model.js';
 import { User } from './user.model.js';
 
-export { Post, User };
+export { AccountToken, OutboxMail, Post, User };
 
 export interface Models {
   User: typeof User;
   Post: typeof Post;
+  AccountToken: typeof AccountToken;
+  OutboxMail: typeof OutboxMail;
 }
 
 export function initModels(sequelize: Sequelize): void {
   User.initModel(sequelize);
   Post.initModel(sequelize);
+  AccountToken.initModel(sequelize);
+  OutboxMail.initModel(sequelize);
   User.hasMany(Post, { as: 'posts', foreignKey: { name: 'authorId', allowNull: false }, onDelete: 'CASCADE' });
   Post.belongsTo(User, { as: 'author', foreignKey: { name: 'authorId', allowNull: false } });
+  User.hasMany(AccountToken, { foreignKey: { name: 'userId', allowNull: false }, onDelete: 'CASCADE' });
+  AccountToken.belongsTo(User, { as: 'user', foreignKey: { name: 'userId', allowNull: false } });
 }
 
 /**
@@ -21,7 +29,14 @@ export function initModels(sequelize: Sequelize): void {
  * and take the models from it, one way for both.
  */
 export function modelsOf(sequelize: Sequelize): Models {
-  const { User: user, Post: post } = sequelize.models;
-  if (!user || !post) throw new Error('the models are not initialised on this Sequelize instance (initModels)');
-  return { User: user as typeof User, Post: post as typeof Post };
+  const { User: user, Post: post, AccountToken: token, OutboxMail: mail } = sequelize.models;
+  if (!user || !post || !token || !mail) {
+    throw new Error('the models are not initialised on this Sequelize instance (initModels)');
+  }
+  return {
+    User: user as typeof User,
+    Post: post as typeof Post,
+    AccountToken: token as typeof AccountToken,
+    OutboxMail: mail as typeof OutboxMail,
+  };
 }

@@ -27,6 +27,8 @@ export class User extends Model<
   declare role: CreationOptional<Role>;
   declare profile: CreationOptional<Profile>;
   declare postsCount: CreationOptional<number>;
+  /** When the account's address was confirmed by a mailed link; null: not yet. */
+  declare emailConfirmedAt: CreationOptional<Date | null>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -65,6 +67,7 @@ export class User extends Model<
         },
         profile: { type: DataTypes.HSTORE, allowNull: false, defaultValue: {} },
         postsCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0, validate: { min: 0 } },
+        emailConfirmedAt: { type: DataTypes.DATE, allowNull: true },
         createdAt: { type: DataTypes.DATE, allowNull: false },
         updatedAt: { type: DataTypes.DATE, allowNull: false },
       },

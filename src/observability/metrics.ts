@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { Request, RequestHandler } from 'express';
 import client, { AggregatorRegistry } from 'prom-client';
 import type { Database } from '../db/database.js';
+import { QueryTypes } from 'sequelize';
 
 const SCRAPE_REQUEST = 'metrics:scrape';
 const SCRAPE_REPLY = 'metrics:scraped';
@@ -184,6 +185,29 @@ export function createMetrics(db: Database, options: { defaultMetrics: boolean; 
       this.set({ pool: 'sessions', state: 'idle' }, sessions.idleCount);
       this.set({ pool: 'sessions', state: 'in_use' }, sessions.totalCount - sessions.idleCount);
       this.set({ pool: 'sessions', state: 'waiting' }, sessions.waitingCount);
+    },
+  });
+
+  // The outbox as the database holds it: every worker reads the same rows, so a cluster
+  // reports the value once (max), not summed.
+  new client.Gauge({
+    name: 'mail_outbox_waiting',
+    help: 'Mails not sent yet, and (state="oldest_seconds") how long the oldest has waited.',
+    labelNames: ['state'] as const,
+    aggregator: 'max',
+    registers: [registry],
+    async collect() {
+      try {
+        const [row] = await db.sequelize.query<{ waiting: number; oldest: number | null }>(
+          `SELECT count(*)::int AS waiting, extract(epoch FROM now() - min(created_at))::float8 AS oldest
+             FROM mail_outbox WHERE sent_at IS NULL`,
+          { type: QueryTypes.SELECT },
+        );
+        this.set({ state: 'count' }, row?.waiting ?? 0);
+        this.set({ state: 'oldest_seconds' }, row?.oldest ?? 0);
+      } catch {
+        // The database is down: /readyz and db_errors_total say so; this scrape has no figure.
+      }
     },
   });
 

@@ -5,6 +5,8 @@ import { createApp, type Lifecycle } from '../app.js';
 import type { Config } from '../config.js';
 import { createDatabase, type Database } from '../db/database.js';
 import { StartupError } from '../errors.js';
+import { type MailSender, startMailSender } from '../mail/sender.js';
+import { createMailTransport } from '../mail/transport.js';
 import type { ClusterMetrics } from '../observability/metrics.js';
 import { sessionSecret } from './local-install.js';
 
@@ -13,6 +15,8 @@ export interface Serving {
   server: Server;
   db: Database;
   lifecycle: Lifecycle;
+  /** Delivers the outbox (every process does; each mail goes out once). */
+  mail?: MailSender;
 }
 
 export async function serve(
@@ -38,7 +42,9 @@ export async function serve(
       throw new StartupError(`port ${config.port} needs privileges this user lacks: set PORT above 1023.`);
     throw error;
   }
-  return { server, db, lifecycle };
+  const transport = createMailTransport(config.mail, config.mailFrom);
+  const mail = transport && startMailSender({ sequelize: db.sequelize, transport, logger, pollMs: config.mailPollMs });
+  return { server, db, lifecycle, mail };
 }
 
 /**
@@ -48,13 +54,7 @@ export async function serve(
  * running after the timeout are cut off, and their database sessions ended so that their
  * transactions roll back rather than commit for a client that is gone.
  */
-export async function stop(options: {
-  server: Server;
-  db: Database;
-  lifecycle: Lifecycle;
-  logger: Logger;
-  timeoutMs: number;
-}): Promise<void> {
+export async function stop(options: Serving & { logger: Logger; timeoutMs: number }): Promise<void> {
   const { server, db, lifecycle, logger } = options;
   lifecycle.draining = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -72,5 +72,9 @@ export async function stop(options: {
     await closed;
   }
   clearTimeout(timer);
+  // What handlers left to do after their responses (a reset link to issue) ends first.
+  await Promise.all([...(lifecycle.background ?? [])]);
+  // The mail in hand is finished (or left due for the next start), then the pool closes.
+  await options.mail?.stop();
   await db.close();
 }

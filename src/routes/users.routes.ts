@@ -3,7 +3,7 @@ import type { UsersController } from '../controllers/users.controller.js';
 import { requireLogin } from '../middleware/auth.js';
 import { routes } from '../paths.js';
 import { postListQuery, searchQuery, userListQuery, usernameParam } from '../validators/common.js';
-import { passwordRules, profileRules } from '../validators/users.validator.js';
+import { deleteRules, passwordRules, profileRules } from '../validators/users.validator.js';
 
 export function usersRouter(users: UsersController): Router {
   return Router()
@@ -13,5 +13,6 @@ export function usersRouter(users: UsersController): Router {
     .get(routes.users.edit, requireLogin, usernameParam, users.edit)
     .put(routes.users.show, requireLogin, usernameParam, profileRules, users.update)
     .put(routes.users.password, requireLogin, usernameParam, passwordRules, users.changePassword)
-    .delete(routes.users.show, requireLogin, usernameParam, users.destroy);
+    .post(routes.users.passwordReset, requireLogin, usernameParam, users.sendPasswordReset)
+    .delete(routes.users.show, requireLogin, usernameParam, deleteRules, users.destroy);
 }

@@ -19,4 +19,7 @@ export const can = {
   // Only the account's owner, who knows the current password; admins cannot set it.
   changePassword: (actor: Actor | undefined, user: { id: number }): boolean => actor?.id === user.id,
   seeEmails: (actor: Actor | undefined): boolean => isAdmin(actor),
+  // An admin mails someone a reset link (never to themselves: they know their password).
+  sendPasswordReset: (actor: Actor | undefined, user: { id: number }): boolean =>
+    isAdmin(actor) && actor?.id !== user.id,
 };

@@ -60,3 +60,18 @@ export const loginRules = [
   textField('login').notEmpty().withMessage('Enter your username or email.'),
   body('password').isString().withMessage(NOT_TEXT).bail().notEmpty().withMessage('Enter your password.'),
 ];
+
+export interface ForgotForm {
+  email: string;
+}
+
+export const forgotRules = [emailRule()];
+
+export interface ResetForm {
+  password: string;
+}
+
+/** The policy, which needs the account's username, is applied by the service. */
+export const resetRules = [
+  body('password').isString().withMessage(NOT_TEXT).bail().notEmpty().withMessage('Enter a new password.'),
+];

@@ -117,6 +117,8 @@ export const idParam: ValidationChain = param('id')
   .toInt();
 // Any case in a URL: /users/Maya reaches maya.
 export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));
+// A mailed link's token: its form is checked where it is looked up, for the one page a bad link gets.
+export const tokenParam: ValidationChain = param('token').isString();
 
 export interface ListQuery {
   position: Position;

@@ -25,7 +25,16 @@ export const profileRules = [
   linkRule('website'),
   linkRule('github'),
   body('role').optional().isIn(ROLES).withMessage('Choose member or admin.'),
+  // Asked (by the service) when the account's owner changes the email.
+  body('currentPassword').optional().isString().withMessage(NOT_TEXT),
 ];
+
+export interface DeleteForm {
+  currentPassword?: string;
+}
+
+/** The owner deleting their own account gives the password; an admin deleting another does not. */
+export const deleteRules = [body('currentPassword').optional().isString().withMessage(NOT_TEXT)];
 
 export interface PasswordForm {
   currentPassword: string;

@@ -2,9 +2,11 @@
 // fields tied to their errors, the skip link, visible focus, landmarks, and the whole of
 // signing up and writing a post with the keyboard alone.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContextOptions, Page, Response } from 'playwright-core';
 import { Post, User } from '../../src/models/index.js';
+import { hashToken } from '../../src/services/account-tokens.js';
 import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
 import { createPost, createUser } from '../support/factories.js';
 import type { BrowserGlobals, El } from '../support/dom.js';
@@ -55,6 +57,9 @@ describe('accessibility', { skip: chromiumMissing }, () => {
   let ownPost: Post;
   let memberState: BrowserContextOptions['storageState'];
   const searchWord = `kestrel${Math.random().toString(36).slice(2, 7)}`;
+  // Links as a mail would carry them (only their hash is stored), for the pages they open.
+  const resetToken = randomBytes(32).toString('base64url');
+  const confirmToken = randomBytes(32).toString('base64url');
 
   before(async () => {
     b = await startBrowserApp();
@@ -79,6 +84,12 @@ describe('accessibility', { skip: chromiumMissing }, () => {
     ownPost = await createPost(b.db, member, { title: 'My own post', body: 'Written by *me*.' });
     await createPost(b.db, member, { title: 'My draft', published: false });
     memberState = await loggedInState(b, member);
+    await b.sql.query(
+      `INSERT INTO account_tokens (user_id, purpose, token_hash, email, expires_at)
+       VALUES ($1, 'password_reset', $2, NULL, now() + interval '1 hour'),
+              ($1, 'confirm_email', $3, $4, now() + interval '1 day')`,
+      [author.id, hashToken(resetToken), hashToken(confirmToken), author.email],
+    );
   });
   after(async () => {
     await b?.close();
@@ -126,6 +137,26 @@ describe('accessibility', { skip: chromiumMissing }, () => {
       },
     },
     {
+      name: 'forgot password with errors',
+      who: 'anonymous',
+      status: 422,
+      async open(page) {
+        await page.goto(`${b.baseUrl}/password/forgot`);
+        await page.getByLabel('Email').fill('not an address');
+        return submit(page, 'Send the link');
+      },
+    },
+    {
+      name: 'password reset link with errors',
+      who: 'anonymous',
+      status: 422,
+      async open(page) {
+        await page.goto(`${b.baseUrl}/password/reset/${resetToken}`);
+        await page.getByLabel('New password').fill('short');
+        return submit(page, 'Set the password');
+      },
+    },
+    {
       name: 'new post with errors',
       who: 'member',
       status: 422,
@@ -161,6 +192,19 @@ describe('accessibility', { skip: chromiumMissing }, () => {
   const scenarios: Scenario[] = [
     ...common('anonymous'),
     { name: 'login', who: 'anonymous', status: 200, open: goto(() => '/login') },
+    { name: 'forgot password', who: 'anonymous', status: 200, open: goto(() => '/password/forgot') },
+    {
+      name: 'a password reset link',
+      who: 'anonymous',
+      status: 200,
+      open: goto(() => `/password/reset/${resetToken}`),
+    },
+    {
+      name: 'an address confirmation link',
+      who: 'anonymous',
+      status: 200,
+      open: goto(() => `/email/confirm/${confirmToken}`),
+    },
     ...common('member'),
     // (/login sends a logged-in person on, so it has no logged-in version.)
     { name: 'new post', who: 'member', status: 200, open: goto(() => '/posts/new') },

@@ -8,6 +8,8 @@ import { counterMismatches } from '../support/sql.js';
 import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
 import { createPost, createUser, PASSWORD } from '../support/factories.js';
 import { focused, logIn, mainText, randomUsername } from '../support/pages.js';
+import { linkIn, startSmtp, startTestSender, type TestSmtp } from '../support/smtp.js';
+import type { MailSender } from '../../src/mail/sender.js';
 
 /**
  * The one-line messages shown after a redirect ("Your post is published."). Checked at the
@@ -362,4 +364,95 @@ describe('browser flows', { skip: chromiumMissing }, () => {
       });
     });
   }
+
+  // A person who forgot their password gets back in by mail: the app's own sender delivers
+  // the outbox to a real SMTP server, and the person opens the links from the mails.
+  describe('account recovery by mail', () => {
+    let smtp: TestSmtp;
+    let sender: MailSender;
+    before(async () => {
+      smtp = await startSmtp();
+      sender = startTestSender(b.db, smtp);
+    });
+    after(async () => {
+      await sender?.stop();
+      await smtp?.stop();
+    });
+
+    for (const javaScriptEnabled of [true, false]) {
+      const js = javaScriptEnabled ? 'JS on' : 'JS off';
+
+      test(`${js} › sign up, confirm the address from the mail, forget the password, reset it from the mail › logs in with the new one`, async () => {
+        const flashes = new Flashes();
+        const page = await b.newPage({ javaScriptEnabled });
+        const username = randomUsername('mail');
+        const email = `${username}@example.com`;
+        const newPassword = 'a brand new passphrase of mine';
+
+        await page.goto(`${b.baseUrl}/signup`);
+        await page.getByLabel('Username').fill(username);
+        await page.getByLabel('Email').fill(email);
+        await page.getByLabel('Password').fill('correct horse battery staple');
+        await page.getByLabel('Display name').fill('Katherine Johnson');
+        await page.getByRole('button', { name: 'Sign up' }).click();
+        await page.waitForURL(`${b.baseUrl}/users/${username}`);
+        await flashes.expect(page, `We sent a link to ${email}`);
+        assert.match(await mainText(page), /Email address not confirmed yet\./);
+
+        // The confirmation mail: its link shows a page with a button; opening it changes nothing.
+        const welcome = await smtp.waitForMail(email, { subject: /Confirm your address/, withinMs: 20_000 });
+        const confirmLink = linkIn(welcome);
+        assert.equal(confirmLink.origin, b.baseUrl);
+        assert.match(confirmLink.pathname, /^\/email\/confirm\/[A-Za-z0-9_-]{43}$/);
+        await page.goto(confirmLink.href);
+        await page.getByRole('heading', { name: 'Confirm your address', level: 1 }).waitFor();
+        assert.match(await mainText(page), new RegExp(`Confirm ${email} as the address of the account @${username}`));
+        assert.equal((await User.findOne({ where: { username }, rejectOnEmpty: true })).emailConfirmedAt, null);
+        await page.getByRole('button', { name: 'Yes, confirm it' }).click();
+        await page.waitForURL(`${b.baseUrl}/users/${username}`);
+        await flashes.expect(page, `The address ${email} is confirmed for @${username}.`);
+        assert.match(await mainText(page), /Email address confirmed\./);
+        assert.ok((await User.findOne({ where: { username }, rejectOnEmpty: true })).emailConfirmedAt);
+
+        await page.getByRole('button', { name: 'Log out' }).click();
+        await page.waitForURL(`${b.baseUrl}/`);
+        await page.getByRole('banner').getByRole('link', { name: 'Log in' }).click();
+        await page.getByRole('link', { name: 'Forgot your password?' }).click();
+        await page.getByRole('heading', { name: 'Forgot your password?', level: 1 }).waitFor();
+        await page.getByLabel('Email').fill(email);
+        await page.getByRole('button', { name: 'Send the link' }).click();
+        await page.waitForURL(`${b.baseUrl}/login`);
+        await flashes.expect(page, `If an account uses ${email}, we have sent it a link to set a new password.`);
+
+        const reset = await smtp.waitForMail(email, { subject: /Set a new password/, withinMs: 20_000 });
+        const resetLink = linkIn(reset);
+        assert.equal(resetLink.origin, b.baseUrl);
+        assert.match(resetLink.pathname, /^\/password\/reset\/[A-Za-z0-9_-]{43}$/);
+        await page.goto(resetLink.href);
+        await page.getByRole('heading', { name: 'Set a new password', level: 1 }).waitFor();
+        assert.match(await mainText(page), new RegExp(`For the account @${username}\\.`));
+        await page.getByLabel('New password').fill(newPassword);
+        await page.getByRole('button', { name: 'Set the password' }).click();
+        await page.waitForURL(`${b.baseUrl}/login`);
+        await flashes.expect(page, 'Your new password is set');
+
+        // The old password no longer works; the new one does.
+        await page.getByLabel('Username or email').fill(username);
+        await page.getByLabel('Password').fill('correct horse battery staple');
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.getByRole('alert').filter({ hasText: 'Please fix this problem' }).waitFor();
+        await page.getByLabel('Username or email').fill(username);
+        await page.getByLabel('Password').fill(newPassword);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.waitForURL((url) => url.pathname !== '/login');
+        await page.getByRole('button', { name: 'Log out' }).waitFor();
+        await flashes.expect(page, 'Welcome back, Katherine Johnson.');
+
+        // Each link works once.
+        const used = await page.goto(resetLink.href);
+        assert.equal(used?.status(), 410);
+        flashes.assertAll();
+      });
+    }
+  });
 });

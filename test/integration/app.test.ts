@@ -172,6 +172,25 @@ describe('GET /metrics', () => {
     assert.doesNotMatch(res.body, /route="\/posts\/2147483647"/);
   });
 
+  test('the mail outbox › mails waiting, and how long the oldest has waited; sent ones not counted', async () => {
+    const waiting = async (): Promise<[number, number]> => {
+      const body = (await new Visitor(t).get('/metrics')).body;
+      const figure = (state: string): number =>
+        Number(new RegExp(`mail_outbox_waiting\\{state="${state}"\\} ([\\d.e+-]+)`).exec(body)?.[1] ?? NaN);
+      return [figure('count'), figure('oldest_seconds')];
+    };
+    const [before] = await waiting();
+    assert.ok(Number.isInteger(before), 'no mail_outbox_waiting count in /metrics');
+    await t.sql.query(
+      `INSERT INTO mail_outbox (kind, recipient, subject, body, created_at, sent_at) VALUES
+         ('password_reset', 'late@example.com', 'S', 'B', now() - interval '2 minutes', NULL),
+         ('password_reset', 'done@example.com', 'S', NULL, now() - interval '1 hour', now())`,
+    );
+    const [count, oldest] = await waiting();
+    assert.equal(count, before + 1);
+    assert.ok(oldest >= 120, `oldest waiting ${oldest} s`);
+  });
+
   test('with METRICS_TOKEN set › 401 without the bearer token, 200 with it', async () => {
     const guarded = await serveApp(t.db, { metricsToken: 'scrape-secret' });
     const scrape = (headers: Record<string, string>): Promise<number> =>

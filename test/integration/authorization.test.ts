@@ -134,6 +134,14 @@ const profileFields = (s: Scene): Fields =>
     github: 'https://github.com/changed',
   });
 
+/** Password reset mails queued for the account. */
+async function resetMailsTo(user: User): Promise<number> {
+  const mailed = await t.sql.query(`SELECT 1 FROM mail_outbox WHERE recipient = $1 AND kind = 'password_reset'`, [
+    user.email,
+  ]);
+  return mailed.rowCount ?? 0;
+}
+
 const rows: Row[] = [
   { method: 'GET', path: '/', expect: everyone(ok) },
   { method: 'GET', path: '/posts', expect: everyone(ok) },
@@ -272,8 +280,22 @@ const rows: Row[] = [
     },
   },
   {
+    method: 'POST',
+    path: '/users/:username/password-reset',
+    // Admins mail others a link; an owner knows their password (or uses "forgot password").
+    expect: { anonymous: toLogin, owner: forbidden, other: forbidden, admin: to(showOwner) },
+    async written(c) {
+      assert.equal(await resetMailsTo(c.owner), 1);
+    },
+    async unchanged(c) {
+      assert.equal(await resetMailsTo(c.owner), 0);
+    },
+  },
+  {
     method: 'DELETE',
     path: '/users/:username',
+    // The owner gives the password; an admin deleting someone else is not asked for it.
+    fields: () => ({ currentPassword: PASSWORD }),
     expect: { anonymous: toLogin, owner: to('/'), other: forbidden, admin: to('/users') },
     async written(c) {
       assert.equal(await User.findByPk(c.owner.id), null);
@@ -372,6 +394,7 @@ const unknownRows: UnknownRow[] = [
     path: '/users/:username/password',
     fields: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
   },
+  { method: 'POST', path: '/users/:username/password-reset' },
   { method: 'DELETE', path: '/users/:username' },
 ];
 
@@ -490,7 +513,7 @@ describe('the last admin', () => {
   test('the only admin deleting their own account › 409 with a message about admins, still there', async () => {
     const admin = await createUser({ role: 'admin' });
     const browser = await loggedIn(admin);
-    const res = await browser.submit('DELETE', `/users/${admin.username}`);
+    const res = await browser.submit('DELETE', `/users/${admin.username}`, { currentPassword: PASSWORD });
     await assertRefusedAsLastAdmin(res, admin);
     assert.ok(await browser.isLoggedIn());
   });
@@ -524,7 +547,7 @@ describe('the last admin', () => {
     assert.equal(remove.status, 303);
     assert.equal(remove.headers.location, '/users');
     assert.equal(await User.findByPk(second.id), null);
-    const self = await browser.submit('DELETE', `/users/${first.username}`);
+    const self = await browser.submit('DELETE', `/users/${first.username}`, { currentPassword: PASSWORD });
     await assertRefusedAsLastAdmin(self, first);
   });
 });
@@ -547,6 +570,8 @@ interface CsrfRow {
   readonly fields?: (s: CsrfScene) => Fields;
   /** What must still hold, said in the test name. */
   readonly nothingWritten: string;
+  /** The owner's address not confirmed yet (what "send it again" is for). */
+  readonly unconfirmed?: boolean;
   readonly check: (s: CsrfScene) => Promise<void>;
 }
 
@@ -607,9 +632,33 @@ const csrfRows: CsrfRow[] = [
     },
   },
   {
+    method: 'POST',
+    path: '/password/forgot',
+    as: 'anonymous',
+    fields: (s) => ({ email: s.owner.email }),
+    nothingWritten: 'no reset link mailed',
+    async check(s) {
+      assert.equal(await resetMailsTo(s.owner), 0);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/email/confirm',
+    as: 'owner',
+    unconfirmed: true,
+    nothingWritten: 'no confirmation link mailed',
+    async check(s) {
+      const mailed = await t.sql.query(`SELECT 1 FROM mail_outbox WHERE recipient = $1 AND kind = 'confirm_email'`, [
+        s.owner.email,
+      ]);
+      assert.equal(mailed.rowCount, 0);
+    },
+  },
+  {
     method: 'DELETE',
     path: '/users/:username',
     as: 'owner',
+    fields: () => ({ currentPassword: PASSWORD }),
     nothingWritten: 'the account still there',
     async check(s) {
       assert.ok(await User.findByPk(s.owner.id));
@@ -673,7 +722,7 @@ describe('CSRF', () => {
   for (const row of csrfRows) {
     for (const [how, tokenFor] of csrfCases) {
       test(`${row.method} ${row.path} with ${how} › 403 "form has expired", ${row.nothingWritten}`, async () => {
-        const owner = await createUser();
+        const owner = await createUser({ confirmed: !row.unconfirmed });
         const post = await createPost(t.db, owner);
         const browser = row.as === 'owner' ? await loggedIn(owner) : new Visitor(t);
         // A real token in the sender's session, so only the one sent is missing or wrong.

@@ -242,6 +242,19 @@ describe('db:migrate:undo one step at a time', () => {
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
     [
+      '20261202000100-add-mail-outbox-and-account-tokens.ts',
+      'drops mail_outbox, account_tokens and users.email_confirmed_at',
+      async (db) => {
+        assert.deepEqual(await appTables(db), ['posts', 'rate_limits', 'sessions', 'users']);
+        assert.ok(
+          !(await columnsOf(db, 'users')).includes('email_confirmed_at'),
+          'users.email_confirmed_at still there',
+        );
+        // The migration before it is still in place.
+        assert.ok((await columnsOf(db, 'posts')).includes('search_vector'));
+      },
+    ],
+    [
       '20261201000100-add-posts-search.ts',
       'drops the search vector, its trigger, functions and index',
       async (db) => {

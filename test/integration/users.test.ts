@@ -4,7 +4,7 @@ import { Post, User } from '../../src/models/index.js';
 import { useTestApp } from '../support/app.js';
 import { counterMismatches, scalar, sessionsOf as sessionsIn } from '../support/sql.js';
 import { Visitor } from '../support/browser.js';
-import { createPost, createUser, hex, profileOf } from '../support/factories.js';
+import { createPost, createUser, hex, PASSWORD, profileOf } from '../support/factories.js';
 
 const t = useTestApp();
 
@@ -254,28 +254,66 @@ describe('GET /users/:username/edit', () => {
 });
 
 describe('PUT /users/:username', () => {
-  test('the owner › saves name, bio, email and profile links, 303 to the profile with a message', async () => {
+  test('the owner › saves name, bio and profile links; a new email waits for its confirmation; 303 with a message', async () => {
     const user = await createUser();
     const browser = await loggedIn(user);
     const email = `New_${user.username}@Example.org`;
     const res = await browser.submit('PUT', `/users/${user.username}`, {
       displayName: '  Renamed Person  ',
       email,
+      currentPassword: PASSWORD,
       bio: 'A new bio.',
       website: 'https://renamed.example/home',
       github: 'https://github.com/renamed',
     });
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, `/users/${user.username}`);
+    const before = user.email;
     await user.reload();
     assert.equal(user.displayName, 'Renamed Person');
-    assert.equal(user.email, email.toLowerCase());
+    assert.equal(user.email, before, 'the address changes only when the new one confirms it');
     assert.equal(user.bio, 'A new bio.');
     assert.equal(user.profile.website, 'https://renamed.example/home');
     assert.equal(user.profile.github, 'https://github.com/renamed');
+    const mailed = await t.sql.query<{ recipient: string; kind: string }>(
+      `SELECT recipient, kind FROM mail_outbox WHERE recipient IN ($1, $2) ORDER BY id`,
+      [email.toLowerCase(), before],
+    );
+    assert.deepEqual(mailed.rows, [
+      { recipient: email.toLowerCase(), kind: 'confirm_email' },
+      { recipient: before, kind: 'email_change_requested' },
+    ]);
     const page = await browser.get(res.headers.location);
-    assert.match(page.body, /The profile is saved/);
+    assert.match(page.body, /The profile is saved\. We sent a link to new_/);
     assert.match(page.body, /<h1>Renamed Person<\/h1>/);
+  });
+
+  test('the owner changing the email without the current password, or with a wrong one › 422 at the field, nothing saved', async () => {
+    const user = await createUser();
+    const browser = await loggedIn(user);
+    for (const currentPassword of [undefined, 'not-the-password']) {
+      const fields = profileOf(user, { email: `other_${user.username}@example.org`, bio: 'Changed?' });
+      const res = await browser.submit('PUT', `/users/${user.username}`, {
+        ...fields,
+        ...(currentPassword === undefined ? {} : { currentPassword }),
+      });
+      assert.equal(res.status, 422);
+      // The profile form's own password field (the password form below has one of that name too).
+      assert.match(
+        res.body,
+        /id="profile-password-error"><span class="visually-hidden">Error: <\/span>That is not your current password/,
+      );
+      assert.match(res.body, /<input id="profile-password"[^>]*aria-invalid="true"/);
+      assert.match(res.body, /<a href="#profile-password">That is not your current password/);
+    }
+    const email = user.email;
+    await user.reload();
+    assert.equal(user.email, email);
+    assert.equal(user.bio, '');
+    const mailed = await t.sql.query(`SELECT 1 FROM mail_outbox WHERE recipient = $1`, [
+      `other_${user.username}@example.org`,
+    ]);
+    assert.equal(mailed.rowCount, 0);
   });
 
   test('the owner clearing a link › removed from the profile', async () => {
@@ -390,7 +428,7 @@ describe('DELETE /users/:username', () => {
     const secondDevice = await loggedIn(user);
     assert.equal(await sessionsOf(user.id), 2);
 
-    const res = await browser.submit('DELETE', `/users/${user.username}`);
+    const res = await browser.submit('DELETE', `/users/${user.username}`, { currentPassword: PASSWORD });
     assert.equal(res.status, 303);
     assert.equal(res.headers.location, '/');
     assert.equal(await User.findByPk(user.id), null);
@@ -404,6 +442,21 @@ describe('DELETE /users/:username', () => {
     assert.equal(bystander.postsCount, 1);
     assert.equal(await counterMismatches(t.sql), 0);
     assert.equal((await new Visitor(t).get(`/users/${user.username}`)).status, 404);
+  });
+
+  test('the owner without the password, or with a wrong one › 422 on the edit page, nothing deleted', async () => {
+    const user = await createUser();
+    await createPost(t.db, user);
+    const browser = await loggedIn(user);
+    for (const fields of [{}, { currentPassword: 'not-the-password' }]) {
+      const res = await browser.submit('DELETE', `/users/${user.username}`, fields);
+      assert.equal(res.status, 422);
+      assert.match(res.body, /That is not your current password/);
+      assert.match(res.body, /<details class="confirm" open>/);
+    }
+    assert.ok(await User.findByPk(user.id));
+    assert.equal(await postsOf(user.id), 1);
+    assert.equal(await browser.isLoggedIn(), true);
   });
 
   test('by another member › 403, nothing deleted', async () => {

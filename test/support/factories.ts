@@ -13,8 +13,16 @@ export const hex = (bytes = 4): string => crypto.randomBytes(bytes).toString('he
 
 let passwordHash: Promise<string> | undefined;
 
+/** An account as most are: its address confirmed, unless `confirmed: false` (a fresh sign-up). */
 export async function createUser(
-  overrides: Partial<{ username: string; email: string; displayName: string; role: Role; bio: string }> = {},
+  overrides: Partial<{
+    username: string;
+    email: string;
+    displayName: string;
+    role: Role;
+    bio: string;
+    confirmed: boolean;
+  }> = {},
 ): Promise<User> {
   passwordHash ??= hashPassword(PASSWORD);
   const username = overrides.username ?? `u_${crypto.randomBytes(5).toString('hex')}`;
@@ -25,6 +33,7 @@ export async function createUser(
     passwordHash: await passwordHash,
     role: overrides.role ?? 'member',
     bio: overrides.bio ?? '',
+    emailConfirmedAt: overrides.confirmed === false ? null : new Date(),
   });
 }
 

@@ -40,7 +40,10 @@ export type ServerEnv = Partial<
     | 'DATABASE_REPLICA_URLS'
     | 'REPLICA_READ_AFTER_WRITE_MS'
     | 'PAGE_CACHE_MS'
-    | 'METRICS_TOKEN',
+    | 'METRICS_TOKEN'
+    | 'SMTP_URL'
+    | 'PUBLIC_URL'
+    | 'MAIL_POLL_MS',
     string
   >
 >;
@@ -115,6 +118,8 @@ export async function startServer(databaseUrl: string, overrides: ServerEnv = {}
     RATE_LIMIT_SIGNUP_PER_IP: '100000',
     // Every request goes to the database: these tests are about what it does when that fails.
     PAGE_CACHE_MS: '0',
+    // Production needs a way to send mail: the tests that send some give SMTP_URL.
+    MAIL_DISABLED: overrides.SMTP_URL ? 'false' : 'true',
     DATA_DIR: path.join(os.tmpdir(), `users-and-posts-faults-${port}`),
     ...overrides,
   });

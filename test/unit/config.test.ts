@@ -26,8 +26,20 @@ describe('loadConfig', () => {
       SESSION_SECRET: 'x'.repeat(32),
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
+      PUBLIC_URL: 'https://posts.example.com/',
+      MAIL_FROM: 'Posts <hello@posts.example.com>',
+      MAIL_POLL_MS: '500',
+      RATE_LIMIT_RESET_PER_IP: '4',
+      RATE_LIMIT_MAIL_PER_ADDRESS: '2',
     });
     assert.equal(config.port, 8080);
+    assert.deepEqual(config.mail, { kind: 'smtp', url: 'smtps://mailer:secret@smtp.example.com:465' });
+    assert.equal(config.publicUrl, 'https://posts.example.com');
+    assert.equal(config.mailFrom, 'Posts <hello@posts.example.com>');
+    assert.equal(config.mailPollMs, 500);
+    assert.equal(config.resetLimitPerIp, 4);
+    assert.equal(config.mailLimitPerAddress, 2);
     assert.equal(config.databaseUrl, 'postgres://u:p@db:5432/app');
     assert.equal(config.dbPoolMax, 20);
     assert.equal(config.dbPoolMin, 2);
@@ -35,6 +47,33 @@ describe('loadConfig', () => {
     assert.equal(config.dbSlowQueryMs, 50);
     assert.equal(config.env, 'production');
     assert.equal(config.logLevel, 'warn');
+  });
+
+  test('mail › a folder under DATA_DIR outside production, MAIL_DIR anywhere, off only when asked', () => {
+    assert.deepEqual(loadConfig({ DATA_DIR: '/srv/data' }).mail, { kind: 'folder', dir: '/srv/data/mail' });
+    assert.deepEqual(loadConfig({ MAIL_DIR: '/var/mail/app' }).mail, { kind: 'folder', dir: '/var/mail/app' });
+    assert.deepEqual(loadConfig({ MAIL_DISABLED: 'true' }).mail, { kind: 'off' });
+    assert.equal(loadConfig({}).mailFrom, 'Users and posts <no-reply@localhost>');
+    assert.equal(
+      loadConfig({ PUBLIC_URL: 'https://posts.example.com' }).mailFrom,
+      'Users and posts <no-reply@posts.example.com>',
+    );
+    assert.throws(
+      () => loadConfig({ SMTP_URL: 'http://smtp.example.com' }),
+      /SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/,
+    );
+    assert.throws(() => loadConfig({ SMTP_URL: 'smtp://h', MAIL_DISABLED: 'true' }), /contradict/);
+    assert.throws(() => loadConfig({ MAIL_DISABLED: 'yes' }), /MAIL_DISABLED must be true or false/);
+  });
+
+  test('production without a way to send mail, or sending it without PUBLIC_URL › refuses to start, saying why', () => {
+    const production = { NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) };
+    assert.throws(() => loadConfig(production), /SMTP_URL is required in production[^\n]*MAIL_DISABLED=true/);
+    assert.throws(
+      () => loadConfig({ ...production, SMTP_URL: 'smtp://smtp.example.com' }),
+      /PUBLIC_URL is required in production to send mails[^\n]*never from the Host header/,
+    );
+    assert.deepEqual(loadConfig({ ...production, MAIL_DISABLED: 'true' }).mail, { kind: 'off' });
   });
 
   test('production without SESSION_SECRET › refuses to start', () => {

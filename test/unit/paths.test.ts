@@ -100,7 +100,18 @@ describe('paths', () => {
     assert.equal(paths.users.show('ann_b2'), '/users/ann_b2');
     assert.equal(paths.users.edit('ann_b2'), '/users/ann_b2/edit');
     assert.equal(paths.users.password('ann_b2'), '/users/ann_b2/password');
+    assert.equal(paths.users.passwordReset('ann_b2'), '/users/ann_b2/password-reset');
     assert.equal(paths.users.feed('ann_b2'), '/users/ann_b2/posts.atom');
+  });
+
+  test('the links mailed to people › the token as one path segment, matched back by its route', () => {
+    const token = 'Ab3_-x'.repeat(7) + 'z';
+    assert.equal(paths.password.forgot, '/password/forgot');
+    assert.equal(paths.password.reset(token), `/password/reset/${token}`);
+    assert.deepEqual(matchRoute(routes.password.reset, paths.password.reset(token)), { token });
+    assert.equal(paths.email.confirm(token), `/email/confirm/${token}`);
+    assert.deepEqual(matchRoute(routes.email.confirm, paths.email.confirm(token)), { token });
+    assert.equal(paths.email.resend, '/email/confirm');
   });
 
   test('user links for a username that needs encoding › one segment that decodes back to it', () => {
@@ -108,6 +119,7 @@ describe('paths', () => {
       [paths.users.show(AWKWARD), routes.users.show, `/users/${AWKWARD_ENCODED}`],
       [paths.users.edit(AWKWARD), routes.users.edit, `/users/${AWKWARD_ENCODED}/edit`],
       [paths.users.password(AWKWARD), routes.users.password, `/users/${AWKWARD_ENCODED}/password`],
+      [paths.users.passwordReset(AWKWARD), routes.users.passwordReset, `/users/${AWKWARD_ENCODED}/password-reset`],
       [paths.users.feed(AWKWARD), routes.users.feed, `/users/${AWKWARD_ENCODED}/posts.atom`],
     ];
     for (const [url, route, expected] of links) {
@@ -137,9 +149,13 @@ describe('routes and paths', () => {
         typeof value === 'object' && value !== null ? leaves(value as object, `${prefix}${key}.`) : [`${prefix}${key}`],
       );
     assert.deepEqual(leaves(routes).sort(), [
+      'email.confirm',
+      'email.resend',
       'home',
       'login',
       'logout',
+      'password.forgot',
+      'password.reset',
       'posts.edit',
       'posts.feed',
       'posts.index',
@@ -150,13 +166,18 @@ describe('routes and paths', () => {
       'users.feed',
       'users.index',
       'users.password',
+      'users.passwordReset',
       'users.show',
     ]);
     assert.deepEqual(leaves(paths).sort(), [
+      'email.confirm',
+      'email.resend',
       'favicon',
       'home',
       'login',
       'logout',
+      'password.forgot',
+      'password.reset',
       'posts.create',
       'posts.edit',
       'posts.feed',
@@ -169,6 +190,7 @@ describe('routes and paths', () => {
       'users.feed',
       'users.index',
       'users.password',
+      'users.passwordReset',
       'users.show',
     ]);
   });

@@ -93,6 +93,19 @@ describe('can.seeEmails', () => {
   });
 });
 
+describe('can.sendPasswordReset', () => {
+  test("another's account › only an admin", () => {
+    assert.deepEqual(
+      decide((actor) => can.sendPasswordReset(actor, account)),
+      { anonymous: false, owner: false, member: false, admin: true },
+    );
+  });
+
+  test('an admin on their own account › refused: they know their password', () => {
+    assert.equal(can.sendPasswordReset(everyone.admin, { id: everyone.admin.id }), false);
+  });
+});
+
 describe('can', () => {
   test('the decisions › exactly the ones tested here', () => {
     // A new decision fails this test until its table is written above.
@@ -102,6 +115,7 @@ describe('can', () => {
       'editPost',
       'editUser',
       'seeEmails',
+      'sendPasswordReset',
       'viewPost',
     ]);
   });
