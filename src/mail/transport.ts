@@ -40,17 +40,23 @@ export function createMailTransport(setting: MailSetting, from: string): MailTra
       close: () => transporter.close(),
     };
   }
-  // The message as an SMTP server would receive it, one file per mail; written aside and
-  // renamed, so a reader never sees half a file, and a mail sent again replaces itself.
+  // Per mail, the message as an SMTP server would receive it (NNNNNN.eml, for a mail client)
+  // and the same as plain text (NNNNNN.txt, whose links are not wrapped, to read in a
+  // terminal); each written aside and renamed, the .eml last, so a reader never sees half
+  // a file, and a mail sent again replaces itself.
   const builder = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const write = async (file: string, content: string | Buffer): Promise<void> => {
+    await fs.writeFile(`${file}.tmp`, content);
+    await fs.rename(`${file}.tmp`, file);
+  };
   return {
     description: `the folder ${setting.dir}`,
     async send(mail) {
       const info = await builder.sendMail(messageOf(mail, from));
       await fs.mkdir(setting.dir, { recursive: true });
-      const file = path.join(setting.dir, `${String(mail.id).padStart(6, '0')}.eml`);
-      await fs.writeFile(`${file}.tmp`, info.message as Buffer);
-      await fs.rename(`${file}.tmp`, file);
+      const name = path.join(setting.dir, String(mail.id).padStart(6, '0'));
+      await write(`${name}.txt`, `From: ${from}\nTo: ${mail.to}\nSubject: ${mail.subject}\n\n${mail.text}`);
+      await write(`${name}.eml`, info.message as Buffer);
     },
     close: () => undefined,
   };

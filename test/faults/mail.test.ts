@@ -402,7 +402,7 @@ describe('development, out of the box', () => {
         { withinMs: 60_000, everyMs: 100 },
       );
       assert.ok(
-        output.includes(`Mail: written to ${mailDir}, one .eml file per mail`),
+        output.includes(`Mail: written to ${mailDir}, one .eml and one .txt file per mail`),
         `the banner does not name ${mailDir}:\n${output}`,
       );
       assert.equal((await send(port, { path: '/healthz' })).status, 200);
@@ -425,10 +425,16 @@ describe('development, out of the box', () => {
         },
         { withinMs: 20_000 },
       ).catch((error: Error) => assert.fail(`${error.message}\n${output}`));
-      assert.equal(files.length, 1, `files in ${mailDir}: ${files.join(', ')}`);
-      assert.match(files[0]!, /^\d{6}\.eml$/);
+      // The mail for a mail client, and the same as text, its link on one line, for a terminal.
+      assert.equal(files.length, 2, `files in ${mailDir}: ${files.join(', ')}`);
+      const [eml, txt] = [files.find((name) => name.endsWith('.eml'))!, files.find((name) => name.endsWith('.txt'))];
+      assert.match(eml, /^\d{6}\.eml$/);
+      assert.equal(txt, eml.replace(/\.eml$/, '.txt'));
+      const text = fs.readFileSync(path.join(mailDir, txt), 'utf8');
+      assert.match(text, new RegExp(`^To: ${username}@example\\.com$`, 'm'));
+      assert.match(text, /^http:\/\/127\.0\.0\.1:\d+\/email\/confirm\/[A-Za-z0-9_-]{43}$/m);
 
-      const parsed = await simpleParser(fs.readFileSync(path.join(mailDir, files[0]!)));
+      const parsed = await simpleParser(fs.readFileSync(path.join(mailDir, eml)));
       const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
       assert.equal(to?.value[0]?.address, `${username}@example.com`);
       assert.match(parsed.subject ?? '', /Confirm your address/);

@@ -407,11 +407,12 @@ describe('db:seed:all on a migrated database', () => {
   test('db:seed:all › exits 0 and creates the demo users, one of them the admin', async () => {
     assert.equal(seeded.code, 0, seeded.stdout + seeded.stderr);
     assert.ok(DEMO_USERS.length >= 10 && DEMO_USERS.length <= 12, `${DEMO_USERS.length} demo users`);
-    const users = await db.rows<{ username: string; email: string; role: string }>(
-      `SELECT username, email, role FROM users ORDER BY username`,
+    const users = await db.rows<{ username: string; email: string; role: string; confirmed: boolean }>(
+      `SELECT username, email, role, email_confirmed_at IS NOT NULL AS confirmed FROM users ORDER BY username`,
     );
     assert.deepEqual(users.map((u) => u.username).sort(), DEMO_USERS.map((u) => u.username).sort());
     for (const user of users) assert.equal(user.email, `${user.username}@${DEMO_EMAIL_DOMAIN}`);
+    for (const user of users) assert.ok(user.confirmed, `${user.username}'s address is not confirmed`);
     assert.deepEqual(
       users.filter((u) => u.role === 'admin').map((u) => u.username),
       [DEMO_ADMIN_USERNAME],

@@ -36,8 +36,8 @@ async function createAdmin(args: string[], env: Record<string, string> = {}) {
 }
 
 async function userRow(username: string) {
-  const { rows } = await client.query<{ role: string; email: string; password_hash: string }>(
-    'SELECT role, email, password_hash FROM users WHERE username = $1',
+  const { rows } = await client.query<{ role: string; email: string; password_hash: string; confirmed: boolean }>(
+    'SELECT role, email, password_hash, email_confirmed_at IS NOT NULL AS confirmed FROM users WHERE username = $1',
     [username],
   );
   return rows[0];
@@ -52,7 +52,10 @@ test('with ADMIN_PASSWORD › creates an admin who can log in with that password
   const row = await userRow('chief_editor');
   assert.equal(row?.role, 'admin');
   assert.equal(row?.email, 'chief@example.org');
+  assert.equal(row.confirmed, true, 'an admin made from the shell has a confirmed address');
   assert.ok(await verifyPassword(row.password_hash, 'a long admin passphrase'));
+  const mailed = await client.query('SELECT 1 FROM mail_outbox WHERE recipient = $1', ['chief@example.org']);
+  assert.equal(mailed.rowCount, 0, 'no confirmation link for an address taken as confirmed');
 });
 
 test('a username that exists › refused, the account untouched', async () => {

@@ -160,6 +160,9 @@ describe('volume seeder', () => {
     assert.equal(await volumeUsers(a), USERS);
     assert.equal(await count(a, 'users'), USERS);
     assert.equal(await count(a, 'posts'), POSTS);
+    // Confirmed, as if each had followed its link when it joined.
+    const unconfirmed = await a.pool.query('SELECT 1 FROM users WHERE email_confirmed_at IS DISTINCT FROM created_at');
+    assert.equal(unconfirmed.rowCount, 0);
   });
 
   test('posts_count is exact, drafts and published posts both present, dates valid', async () => {
