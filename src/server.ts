@@ -56,7 +56,8 @@ function banner(config: Config, embedded: EmbeddedDatabase | undefined, seeded: 
       `  Demo admin: log in as "${DEMO_ADMIN_USERNAME}" with password "${DEMO_PASSWORD}"${seeded ? ' (demo data just created)' : ''}`,
     );
   }
-  if (config.mail.kind === 'folder') console.log(`  Mail: written to ${config.mail.dir}, one .eml and one .txt file per mail`);
+  if (config.mail.kind === 'folder')
+    console.log(`  Mail: written to ${config.mail.dir}, one .eml and one .txt file per mail`);
   if (config.mail.kind === 'off') console.log('  Mail: turned off (MAIL_DISABLED): mails wait in the outbox, unsent');
   console.log('  Ctrl-C stops it.\n');
 }
