@@ -9,6 +9,59 @@ const PgStore = connectPgSimple(session);
 
 export const SESSION_COOKIE = 'sid';
 
+/** The stored expiry, kept on the session's cookie object in memory: a cookie's JSON holds only its own fields. */
+type Touched = session.Cookie & { storedExpireMs?: number };
+
+/**
+ * connect-pg-simple's store, but a request that changed nothing writes nothing: the expiry
+ * (the `expire` column, which ends an idle session) moves only once it lags the cookie's by
+ * a minute or a tenth of the idle timeout, whichever is less. Reading the session also reads
+ * its stored expiry, in the same statement, for that comparison.
+ */
+class SessionStore extends PgStore {
+  constructor(
+    options: ConstructorParameters<typeof PgStore>[0],
+    private readonly touchLagMs: number,
+  ) {
+    super(options);
+  }
+
+  override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void): void {
+    const sql = `SELECT sess, (extract(epoch FROM expire) * 1000)::float8 AS expire_ms
+                   FROM sessions WHERE sid = $1 AND expire >= now()`;
+    const store = this as unknown as {
+      query(
+        sql: string,
+        params: unknown[],
+        fn: (err: unknown, row?: { sess: unknown; expire_ms: number }) => void,
+      ): void;
+    };
+    store.query(sql, [sid], (err, row) => {
+      if (err) return callback(err);
+      if (!row) return callback(null, null);
+      let data: session.SessionData;
+      try {
+        data = (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as session.SessionData;
+      } catch {
+        this.destroy(sid, () => callback(null, null));
+        return;
+      }
+      (data.cookie as Touched).storedExpireMs = row.expire_ms;
+      callback(null, data);
+    });
+  }
+
+  override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    const cookie = data.cookie as Touched;
+    const next = cookie.expires ? new Date(cookie.expires).getTime() : undefined;
+    if (cookie.storedExpireMs !== undefined && next !== undefined && next - cookie.storedExpireMs < this.touchLagMs) {
+      callback?.();
+      return;
+    }
+    super.touch(sid, data, callback);
+  }
+}
+
 /** Server-side sessions in the `sessions` table; the browser holds only a signed id. */
 export function sessionMiddleware(options: {
   db: Database;
@@ -20,22 +73,26 @@ export function sessionMiddleware(options: {
   const sessions = session({
     name: SESSION_COOKIE,
     secret: options.secret,
-    store: new PgStore({
-      pool: options.db.sessionPool,
-      tableName: 'sessions',
-      // The table is created by a migration, never on the fly.
-      createTableIfMissing: false,
-      pruneSessionInterval: 15 * 60,
-      // Its default is console.error: keep its complaints in the structured log.
-      errorLog: (...args: unknown[]) => {
-        const err = args.find((arg) => arg instanceof Error);
-        const what = args.find((arg) => typeof arg === 'string') ?? 'session store error';
-        options.logger.warn({ err }, what);
+    store: new SessionStore(
+      {
+        pool: options.db.sessionPool,
+        tableName: 'sessions',
+        // The table is created by a migration, never on the fly.
+        createTableIfMissing: false,
+        pruneSessionInterval: 15 * 60,
+        // Its default is console.error: keep its complaints in the structured log.
+        errorLog: (...args: unknown[]) => {
+          const err = args.find((arg) => arg instanceof Error);
+          const what = args.find((arg) => typeof arg === 'string') ?? 'session store error';
+          options.logger.warn({ err }, what);
+        },
       },
-    }),
+      Math.min(60_000, (options.idleTimeoutMin * 60_000) / 10),
+    ),
     resave: false,
-    // Every response pushes the expiry back by the idle timeout, in the cookie and in the
-    // store, whose `expire` column is what ends an idle session server-side.
+    // Every response pushes the expiry back by the idle timeout, in the cookie and (once it
+    // lags by a minute, see SessionStore) in the store, whose `expire` column is what ends
+    // an idle session server-side.
     rolling: true,
     // No row for a visitor until there is something to keep (a CSRF token, a login).
     saveUninitialized: false,
