@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { runSeeders } from '../src/db/migrator.js';
 import { createSequelize } from '../src/db/sequelize.js';
+import { TEST_POOL } from '../test/support/app.js';
 import { type OwnPostgres, startOwnPostgres } from '../test/support/postgres.js';
 import { counterMismatches, scalar, sqlPool } from '../test/support/sql.js';
 import { now } from '../test/support/wait.js';
@@ -17,8 +18,7 @@ const DEEP_SHARE = 0.9;
 
 /** The demo data (logins with a known password) on a migrated database. */
 export async function seedDemo(url: string): Promise<void> {
-  const timeouts = { dbAcquireTimeoutMs: 30_000, dbConnectTimeoutMs: 30_000, dbStatementTimeoutMs: 0 };
-  const sequelize = createSequelize(url, { dbPoolMax: 1, dbPoolMin: 0, dbSlowQueryMs: 300_000, ...timeouts });
+  const sequelize = createSequelize(url, { ...TEST_POOL, dbPoolMax: 1, dbStatementTimeoutMs: 0 });
   try {
     await runSeeders(sequelize, [DEMO_SEEDER]);
   } finally {
@@ -47,11 +47,17 @@ export function timed(command: string, args: string[], env: NodeJS.ProcessEnv): 
   });
 }
 
-/** The volume seeder through the real sequelize-cli, timed from process start to exit. */
-export function seedVolume(url: string, users: number, posts: number): Promise<number> {
+/**
+ * The volume seeder through the real sequelize-cli, timed from process start to exit; with
+ * `render`, then `npm run posts:render` (as after a deployment), so that pages read stored HTML.
+ */
+export async function seedVolume(url: string, users: number, posts: number, render = false): Promise<number> {
   const cli = path.join(ROOT, 'node_modules/sequelize-cli/lib/sequelize');
   const env = { DATABASE_URL: url, SEED_USERS: String(users), SEED_POSTS: String(posts) };
-  return timed(process.execPath, [cli, 'db:seed', '--seed', VOLUME_SEEDER], env);
+  const seconds = await timed(process.execPath, [cli, 'db:seed', '--seed', VOLUME_SEEDER], env);
+  return render
+    ? seconds + (await timed(process.execPath, ['--import', 'tsx', 'src/cli/render-posts.ts'], env))
+    : seconds;
 }
 
 /** The sizes, and the pages to load: a post, the busiest profile and its middle, the deep page's cursor. */

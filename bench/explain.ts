@@ -59,7 +59,7 @@ async function explain(client: pg.Client, statement: Statement): Promise<Explain
 async function run(cleanup: Cleanup): Promise<boolean> {
   const server = await startDatabase(cleanup);
   log(`seeding ${options.users} users and ${options.posts} posts…`);
-  await seedVolume(server.url, options.users, options.posts);
+  await seedVolume(server.url, options.users, options.posts, true);
   const targets = await readPageTargets(server.url);
   const heavy = targets.heavyUser;
 

@@ -19,7 +19,7 @@ import {
   writeOnce,
 } from './driver.js';
 import { readOptions, sizes } from './options.js';
-import { type App, loggedSummary, referencePresent, startApp, startReference } from './processes.js';
+import { type App, loggedSummary, startApp, startReference } from './processes.js';
 import { int, mib, ms, saveMarkdown, statusList, table } from './report.js';
 import {
   renderSearchSection,
@@ -197,7 +197,7 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   log('starting PostgreSQL, migrating, seeding the demo data…');
   const database = await startDatabase(cleanup);
   log(`seeding ${options.users} users and ${options.posts} posts…`);
-  const seedSeconds = await seedVolume(database.url, options.users, options.posts);
+  const seedSeconds = await seedVolume(database.url, options.users, options.posts, true);
   const targets = await readPageTargets(database.url);
   // This app renders every request, for what each page really costs.
   const app = await startApp(database.url, cleanup, { PAGE_CACHE_MS: '0' });
@@ -219,8 +219,8 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   // The app as deployed: anonymous pages reused for PAGE_CACHE_MS (1 s), never a logged-in one.
   const deployed = await startApp(database.url, cleanup);
   const comparisons: Comparison[] = [];
-  if (referencePresent()) {
-    const reference = await startReference(database.url, cleanup);
+  const reference = await startReference(database.url, cleanup);
+  if (reference) {
     const anonymous = (target: App) => ({
       origin: target.origin,
       connections: COMPARE_CONNECTIONS,
@@ -271,7 +271,7 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
     `- machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
     `- Node.js ${process.version}; ${targets.postgresVersion} (embedded, in a temporary directory)`,
     `- data: ${int(targets.users)} users, ${int(targets.posts)} posts (${int(targets.published)} published): ` +
-      `the demo data and the volume seeder (${int(seedSeconds)} s through sequelize-cli)`,
+      `the demo data and the volume seeder, then \`npm run posts:render\` (${int(seedSeconds)} s)`,
     '- the app: `src/server.ts` with `NODE_ENV=production`, a pool of 10 connections, behind one trusted proxy ' +
       '(`X-Forwarded-Proto: https`), logging warnings and errors only',
     `- load: autocannon on 127.0.0.1, a ${WARM_UP_S} s warm-up not counted, then ${options.duration} s per load`,

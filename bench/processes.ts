@@ -57,10 +57,9 @@ export function loggedSummary(app: App): string {
     .join(', ');
 }
 
-export const referencePresent = (): boolean => fs.existsSync(REFERENCE_SERVER);
-
-/** The reference server on the same database, with the app's pool size; its origin. */
-export async function startReference(url: string, cleanup: Cleanup): Promise<string> {
+/** The reference server on the same database, with the app's pool size; its origin, or undefined when it is not there. */
+export async function startReference(url: string, cleanup: Cleanup): Promise<string | undefined> {
+  if (!fs.existsSync(REFERENCE_SERVER)) return undefined;
   const port = await freePort();
   const env = { ...process.env, DATABASE_URL: url, PORT: String(port), DB_POOL_MAX: '10' };
   const child = spawn(process.execPath, [REFERENCE_SERVER], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });

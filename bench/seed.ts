@@ -1,5 +1,4 @@
-// Seeding benchmark: the volume seeder through the real sequelize-cli on a migrated embedded
-// PostgreSQL, timed from outside (process start to exit, so the CLI's start-up counts too);
+// Seeding benchmark: the volume seeder through sequelize-cli, timed from process start to exit;
 // then, with psql on PATH, ../shared/bench/seed-reference.sh on the same server, and the ratio.
 import fs from 'node:fs';
 import path from 'node:path';

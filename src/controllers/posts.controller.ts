@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { NotFoundError } from '../errors.js';
 import { atomFeed, originOf } from '../rendering/feeds.js';
-import { renderMarkdown } from '../rendering/markdown.js';
+import { htmlOf, renderMarkdown } from '../rendering/markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { logSecurityEvent } from '../security/audit.js';
@@ -130,7 +130,7 @@ export function createPostsController(
       res.render('posts/show', {
         title: post.title,
         post,
-        html: renderMarkdown(post.body),
+        html: htmlOf(post),
         canEdit: can.editPost(req.user, post),
       });
     },

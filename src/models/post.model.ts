@@ -21,6 +21,10 @@ export class Post extends Model<
   declare body: string;
   declare published: CreationOptional<boolean>;
   declare publishedAt: Date | null;
+  /** The body as safe HTML, and its excerpt, as the renderer of version `renderedWith` made them (0: never). */
+  declare bodyHtml: CreationOptional<string | null>;
+  declare excerpt: CreationOptional<string | null>;
+  declare renderedWith: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -38,6 +42,9 @@ export class Post extends Model<
         body: { type: DataTypes.TEXT, allowNull: false, validate: { len: [0, MAX_LENGTH.body] } },
         published: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
         publishedAt: { type: DataTypes.DATE, allowNull: true },
+        bodyHtml: { type: DataTypes.TEXT, allowNull: true },
+        excerpt: { type: DataTypes.STRING(300), allowNull: true },
+        renderedWith: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         createdAt: { type: DataTypes.DATE, allowNull: false },
         updatedAt: { type: DataTypes.DATE, allowNull: false },
       },

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { Feed } from 'feed';
-import { renderMarkdown } from './markdown.js';
+import { htmlOf } from './markdown.js';
 import type { Post } from '../models/index.js';
 import { paths } from '../paths.js';
 
@@ -49,7 +49,7 @@ export function atomFeed(options: {
       title: escapeHtml(post.title),
       date: post.updatedAt,
       published: post.publishedAt ?? undefined,
-      content: renderMarkdown(post.body),
+      content: htmlOf(post),
       author: author ? [{ name: author.displayName, link: url(paths.users.show(author.username)) }] : undefined,
     });
   }

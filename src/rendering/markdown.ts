@@ -53,6 +53,14 @@ const SANITIZE: sanitizeHtml.IOptions = {
   },
 };
 
+/**
+ * The version of what renderMarkdown and toExcerpt make of a body. Posts keep their HTML
+ * and excerpt with the version that made them: raise it whenever either output changes
+ * (marked, sanitize-html or the options above), and every stored post is rendered again,
+ * on read at first, for good by `npm run posts:render`.
+ */
+export const RENDERER_VERSION = 1;
+
 /** Markdown source to safe HTML. */
 export function renderMarkdown(source: string): string {
   return sanitizeHtml(marked.parse(source) as string, SANITIZE);
@@ -261,4 +269,14 @@ class PlainText {
   toString(): string {
     return this.text.replace(/\s+/g, ' ').trim();
   }
+}
+
+/** What a post keeps of its body, made once when it is saved. */
+export function rendered(body: string): { bodyHtml: string; excerpt: string; renderedWith: number } {
+  return { bodyHtml: renderMarkdown(body), excerpt: toExcerpt(body), renderedWith: RENDERER_VERSION };
+}
+
+/** A post's HTML: as stored when the current renderer made it, else made now. */
+export function htmlOf(post: { body: string; bodyHtml: string | null; renderedWith: number }): string {
+  return post.renderedWith === RENDERER_VERSION && post.bodyHtml !== null ? post.bodyHtml : renderMarkdown(post.body);
 }

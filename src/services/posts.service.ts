@@ -1,7 +1,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
-import { toExcerpt } from '../rendering/markdown.js';
+import { rendered, RENDERER_VERSION, toExcerpt } from '../rendering/markdown.js';
 import { modelsOf, type Post } from '../models/index.js';
 import { type Actor, can } from './policies.js';
 import { keysetPage, offsetFor, PAGE_FETCH, type Page, type Position, POST_CURSOR } from './pagination.js';
@@ -35,13 +35,16 @@ export interface SummaryRow {
   published: boolean;
   publishedAt: Date | null;
   createdAt: Date;
-  bodyStart: string;
+  /** The stored excerpt, when the current renderer made it; else the start of the body to make one from. */
+  excerpt: string | null;
+  bodyStart: string | null;
   authorUsername: string;
   authorDisplayName: string;
   cursor: string;
 }
 
-// Lists read only the start of each body, enough for an excerpt.
+// Lists read each post's stored excerpt; only a post the current renderer has not stored
+// yet gives the start of its body, enough to make one.
 const EXCERPT_SOURCE_CHARS = 600;
 
 /** The lists of posts, each served by an index on (its filter, sort column DESC, id DESC). */
@@ -50,7 +53,8 @@ type SortColumn = 'published_at' | 'created_at';
 /** The columns of a summary, over posts p and users u; `sort` gives the cursor. */
 export function summaryColumns(sort: SortColumn): string {
   return `p.id, p.title, p.published, p.published_at AS "publishedAt", p.created_at AS "createdAt",
-          left(p.body, ${EXCERPT_SOURCE_CHARS}) AS "bodyStart",
+          CASE WHEN p.rendered_with = ${RENDERER_VERSION} THEN p.excerpt END AS excerpt,
+          CASE WHEN p.rendered_with <> ${RENDERER_VERSION} THEN left(p.body, ${EXCERPT_SOURCE_CHARS}) END AS "bodyStart",
           u.username AS "authorUsername", u.display_name AS "authorDisplayName",
           (extract(epoch FROM p.${sort}) * 1000000)::bigint || '-' || p.id AS cursor`;
 }
@@ -59,7 +63,7 @@ export function toSummary(row: SummaryRow): PostSummary {
   return {
     id: row.id,
     title: row.title,
-    excerpt: toExcerpt(row.bodyStart),
+    excerpt: row.excerpt ?? toExcerpt(row.bodyStart ?? ''),
     published: row.published,
     publishedAt: row.publishedAt,
     createdAt: row.createdAt,
@@ -198,7 +202,7 @@ export function createPostsService(sequelize: Sequelize) {
     feedEntries(options: { limit: number; authorId?: number }): Promise<Post[]> {
       return Post.findAll({
         where: options.authorId === undefined ? { published: true } : { published: true, authorId: options.authorId },
-        attributes: ['id', 'title', 'body', 'publishedAt', 'updatedAt'],
+        attributes: ['id', 'title', 'body', 'bodyHtml', 'renderedWith', 'publishedAt', 'updatedAt'],
         include: [{ model: User, as: 'author', attributes: ['username', 'displayName'] }],
         order: newestFirst,
         limit: options.limit,
@@ -229,6 +233,7 @@ export function createPostsService(sequelize: Sequelize) {
             authorId,
             title: input.title,
             body: input.body,
+            ...rendered(input.body),
             published: input.published,
             publishedAt: input.published ? new Date() : null,
           },
@@ -242,7 +247,39 @@ export function createPostsService(sequelize: Sequelize) {
     async update(post: Post, input: PostInput): Promise<Post> {
       // Publishing stamps the date once; unpublishing turns the post back into a draft.
       const publishedAt = input.published ? (post.publishedAt ?? new Date()) : null;
-      return post.update({ title: input.title, body: input.body, published: input.published, publishedAt });
+      return post.update({
+        title: input.title,
+        body: input.body,
+        ...rendered(input.body),
+        published: input.published,
+        publishedAt,
+      });
+    },
+
+    /**
+     * Stores the HTML and excerpt of up to `limit` posts after `afterId` that the current
+     * renderer has not stored (a body edited meanwhile was stored by its edit, and is left
+     * alone): one statement. The last id it read (undefined when none was left), and how
+     * many it stored.
+     */
+    async renderStale(afterId: number, limit: number): Promise<{ lastId?: number; stored: number }> {
+      const rows = await sequelize.query<{ id: number; body: string }>(
+        'SELECT id, body FROM posts WHERE id > $1 AND rendered_with <> $2 ORDER BY id LIMIT $3',
+        { bind: [afterId, RENDERER_VERSION, limit], type: QueryTypes.SELECT },
+      );
+      if (rows.length === 0) return { stored: 0 };
+      const made = rows.map((row) => rendered(row.body));
+      const stored = await sequelize.query(
+        `UPDATE posts p SET body_html = v.html, excerpt = v.excerpt, rendered_with = $4
+           FROM unnest($1::int[], $2::text[], $3::text[]) AS v(id, html, excerpt)
+          WHERE p.id = v.id AND p.rendered_with <> $4
+          RETURNING p.id`,
+        {
+          bind: [rows.map((row) => row.id), made.map((m) => m.bodyHtml), made.map((m) => m.excerpt), RENDERER_VERSION],
+          type: QueryTypes.SELECT,
+        },
+      );
+      return { lastId: rows.at(-1)!.id, stored: stored.length };
     },
 
     async destroy(post: Post): Promise<void> {

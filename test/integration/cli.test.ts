@@ -242,6 +242,16 @@ describe('db:migrate:undo one step at a time', () => {
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
     [
+      '20261202000200-add-rendered-posts.ts',
+      'drops the stored HTML, excerpt and renderer version of posts',
+      async (db) => {
+        const columns = await columnsOf(db, 'posts');
+        for (const column of ['body_html', 'excerpt', 'rendered_with']) assert.ok(!columns.includes(column), column);
+        // The migration before it is still in place.
+        assert.ok((await columnsOf(db, 'users')).includes('email_confirmed_at'));
+      },
+    ],
+    [
       '20261202000100-add-mail-outbox-and-account-tokens.ts',
       'drops mail_outbox, account_tokens and users.email_confirmed_at',
       async (db) => {
