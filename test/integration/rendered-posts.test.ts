@@ -124,6 +124,12 @@ describe('stored HTML and excerpts', () => {
       assert.equal(row.excerpt, `Body ${i}.`);
       assert.equal(row.updated_at.getTime(), before[i]!.updated_at.getTime(), 'rendering is not an edit');
     }
+    // Then vacuumed: every page of posts all-visible again, as index-only scans need.
+    const pages = await t.sql.query<{ pages: number; visible: number }>(
+      `SELECT relpages AS pages, relallvisible AS visible FROM pg_class WHERE relname = 'posts'`,
+    );
+    assert.ok(pages.rows[0]!.pages > 0);
+    assert.equal(pages.rows[0]!.visible, pages.rows[0]!.pages);
     assert.match(await renderCommand(), /Stored the HTML and excerpt of 0 posts/);
     const { rows } = await t.sql.query('SELECT 1 FROM posts WHERE rendered_with <> $1', [RENDERER_VERSION]);
     assert.equal(rows.length, 0);
