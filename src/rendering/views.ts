@@ -31,8 +31,30 @@ const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+// Intl's formatting is the costliest part of a list row, and its answers depend only on
+// the day or on (number, unit): kept, bounded, for the next rows and requests.
+const MS_PER_DAY = 86_400_000;
+const KEPT = 10_000;
+const byDay = new Map<number, string>();
+const byDistance = new Map<string, string>();
+
+function remembered<K>(cache: Map<K, string>, key: K, make: () => string): string {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= KEPT) cache.clear();
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 function formatDate(date: Date | string): string {
-  return dateFormat.format(new Date(date));
+  const time = new Date(date).getTime();
+  return remembered(byDay, Math.floor(time / MS_PER_DAY), () => dateFormat.format(time));
+}
+
+function relative(value: number, unit: Intl.RelativeTimeFormatUnit): string {
+  return remembered(byDistance, `${value} ${unit}`, () => relativeFormat.format(value, unit));
 }
 
 /** "just now", "5 minutes ago", "yesterday", "3 weeks ago"; the date itself past two months. */
@@ -40,10 +62,10 @@ export function timeAgo(date: Date | string, now: number = Date.now()): string {
   const seconds = (new Date(date).getTime() - now) / 1000;
   const distance = Math.abs(seconds);
   if (distance < MINUTE) return 'just now';
-  if (distance < HOUR) return relativeFormat.format(Math.round(seconds / MINUTE), 'minute');
-  if (distance < DAY) return relativeFormat.format(Math.round(seconds / HOUR), 'hour');
-  if (distance < 14 * DAY) return relativeFormat.format(Math.round(seconds / DAY), 'day');
-  if (distance < 60 * DAY) return relativeFormat.format(Math.round(seconds / (7 * DAY)), 'week');
+  if (distance < HOUR) return relative(Math.round(seconds / MINUTE), 'minute');
+  if (distance < DAY) return relative(Math.round(seconds / HOUR), 'hour');
+  if (distance < 14 * DAY) return relative(Math.round(seconds / DAY), 'day');
+  if (distance < 60 * DAY) return relative(Math.round(seconds / (7 * DAY)), 'week');
   return formatDate(date);
 }
 

@@ -216,8 +216,14 @@ export function createUsersService(sequelize: Sequelize) {
       return (await verifyPassword(user.passwordHash, password)) ? user : null;
     },
 
-    findSessionUser(id: number): Promise<SessionUser | null> {
-      return User.findByPk(id, { attributes: ['id', 'username', 'displayName', 'role', 'email', 'emailConfirmedAt'] });
+    /** Read on every logged-in request: one plain statement, no model instance to build. */
+    async findSessionUser(id: number): Promise<SessionUser | null> {
+      const [user] = await sequelize.query<SessionUser>(
+        `SELECT id, username, display_name AS "displayName", role, email, email_confirmed_at AS "emailConfirmedAt"
+           FROM users WHERE id = $1`,
+        { bind: [id], type: QueryTypes.SELECT },
+      );
+      return user ?? null;
     },
 
     /**
