@@ -317,7 +317,9 @@ async function startServer(options: {
         `embedded PostgreSQL did not start: ${gone ? explain(said, { port: options.port, cluster }) : `it was not ready within ${READY_TIMEOUT_MS / 1000} s. ${firstProblem(said)}`}`,
       );
     }
-    await delay(50);
+    // A timer that keeps the process alive: with postgres gone and its pipes closed, an
+    // unref'd one would be all that is left, and node would end with code 0 mid-start.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   return {
