@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
 import { initModels } from '../models/index.js';
+import { reportPreparedStatementsTo } from './prepared.js';
 import { clientConfig, createPool, parseDatabaseUrl } from './connection.js';
 import { ReplicaHealth, readsOnPrimary, type ReplicaState } from './replicas.js';
 import { applicationName, createSequelize, type PoolSettings } from './sequelize.js';
@@ -28,6 +29,7 @@ export function createDatabase(
 ): Database {
   const target = parseDatabaseUrl(url);
   const sequelize = createSequelize(url, settings, logger, replicaUrls);
+  if (logger) reportPreparedStatementsTo(logger);
   initModels(sequelize);
 
   const replicas = replicaUrls.length > 0 ? new ReplicaHealth(replicaUrls, logger) : undefined;

@@ -1,8 +1,10 @@
 import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
+import { queryPrepared } from '../db/prepared.js';
 import { failedAfterResponseStarted } from './errors.js';
 
 const PgStore = connectPgSimple(session);
@@ -12,6 +14,9 @@ export const SESSION_COOKIE = 'sid';
 /** The stored expiry, kept on the session's cookie object in memory: a cookie's JSON holds only its own fields. */
 type Touched = session.Cookie & { storedExpireMs?: number };
 
+const READ_SESSION = `SELECT sess, (extract(epoch FROM expire) * 1000)::float8 AS expire_ms
+                        FROM sessions WHERE sid = $1 AND expire >= now()`;
+
 /**
  * connect-pg-simple's store, but a request that changed nothing writes nothing: the expiry
  * (the `expire` column, which ends an idle session) moves only once it lags the cookie's by
@@ -20,24 +25,18 @@ type Touched = session.Cookie & { storedExpireMs?: number };
  */
 class SessionStore extends PgStore {
   constructor(
-    options: ConstructorParameters<typeof PgStore>[0],
+    options: ConstructorParameters<typeof PgStore>[0] & { pool: pg.Pool },
     private readonly touchLagMs: number,
   ) {
     super(options);
+    this.sessionPool = options.pool;
   }
 
+  private readonly sessionPool: pg.Pool;
+
+  // Read on every logged-in request: prepared, planned once per connection.
   override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void): void {
-    const sql = `SELECT sess, (extract(epoch FROM expire) * 1000)::float8 AS expire_ms
-                   FROM sessions WHERE sid = $1 AND expire >= now()`;
-    const store = this as unknown as {
-      query(
-        sql: string,
-        params: unknown[],
-        fn: (err: unknown, row?: { sess: unknown; expire_ms: number }) => void,
-      ): void;
-    };
-    store.query(sql, [sid], (err, row) => {
-      if (err) return callback(err);
+    queryPrepared<{ sess: unknown; expire_ms: number }>(this.sessionPool, READ_SESSION, [sid]).then(([row]) => {
       if (!row) return callback(null, null);
       let data: session.SessionData;
       try {
@@ -48,7 +47,7 @@ class SessionStore extends PgStore {
       }
       (data.cookie as Touched).storedExpireMs = row.expire_ms;
       callback(null, data);
-    });
+    }, callback);
   }
 
   override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {

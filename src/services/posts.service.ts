@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { rendered, RENDERER_VERSION, toExcerpt } from '../rendering/markdown.js';
@@ -89,6 +90,8 @@ export function createPostsService(sequelize: Sequelize) {
     position: Position;
     limit: number;
     transaction?: Transaction;
+    /** As a prepared statement (src/db/prepared.ts): only where one plan suits every value. */
+    prepared?: boolean;
   }): Promise<Row[]> {
     const bind = [...options.bind];
     const param = (value: unknown): string => {
@@ -104,14 +107,16 @@ export function createPostsService(sequelize: Sequelize) {
       conditions.push(`(p.${sort}, p.id) ${position.before ? '>' : '<'} ${key}`);
     }
     const direction = position.before ? 'ASC' : 'DESC';
-    return sequelize.query<Row>(
-      `SELECT ${options.columns ?? summaryColumns(sort)}
+    // The limit is the code's own number, in the text: the plan for a bound one would have to
+    // guess how many rows are wanted. An offset comes only with numbered pages (search).
+    const offset = cursor ? 0 : offsetFor(position);
+    const sql = `SELECT ${options.columns ?? summaryColumns(sort)}
          FROM ${options.from ?? 'posts p'} JOIN users u ON u.id = p.author_id
         WHERE ${conditions.join(' AND ')}
         ORDER BY p.${sort} ${direction}, p.id ${direction}
-        LIMIT ${param(options.limit)} OFFSET ${param(cursor ? 0 : offsetFor(position))}`,
-      { bind, type: QueryTypes.SELECT, transaction: options.transaction },
-    );
+        LIMIT ${Math.trunc(options.limit)}${offset > 0 ? ` OFFSET ${param(offset)}` : ''}`;
+    if (options.prepared && offset === 0 && !options.transaction) return selectPrepared<Row>(sequelize, sql, bind);
+    return sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT, transaction: options.transaction });
   }
 
   const cursorOf = (post: PostSummary): string => post.cursor;
@@ -123,7 +128,14 @@ export function createPostsService(sequelize: Sequelize) {
 
   return {
     async latest(limit: number): Promise<PostSummary[]> {
-      const rows = await summaries({ filter: 'p.published', bind: [], sort: 'published_at', position: {}, limit });
+      const rows = await summaries({
+        filter: 'p.published',
+        bind: [],
+        sort: 'published_at',
+        position: {},
+        limit,
+        prepared: true,
+      });
       return rows.map(toSummary);
     },
 
@@ -135,6 +147,7 @@ export function createPostsService(sequelize: Sequelize) {
         sort: 'published_at',
         position,
         limit: PAGE_FETCH,
+        prepared: true,
       });
       return keysetPage(rows.map(toSummary), position, cursorOf);
     },

@@ -1,4 +1,5 @@
 import { literal, Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
 import { modelsOf, type User } from '../models/index.js';
@@ -216,12 +217,13 @@ export function createUsersService(sequelize: Sequelize) {
       return (await verifyPassword(user.passwordHash, password)) ? user : null;
     },
 
-    /** Read on every logged-in request: one plain statement, no model instance to build. */
+    /** Read on every logged-in request: one prepared statement, no model instance to build. */
     async findSessionUser(id: number): Promise<SessionUser | null> {
-      const [user] = await sequelize.query<SessionUser>(
+      const [user] = await selectPrepared<SessionUser>(
+        sequelize,
         `SELECT id, username, display_name AS "displayName", role, email, email_confirmed_at AS "emailConfirmedAt"
            FROM users WHERE id = $1`,
-        { bind: [id], type: QueryTypes.SELECT },
+        [id],
       );
       return user ?? null;
     },

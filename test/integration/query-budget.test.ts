@@ -3,6 +3,7 @@
 // read only the columns they show (no password hash, no email where none is shown).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import type { User } from '../../src/models/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Visitor } from '../support/browser.js';
@@ -172,6 +173,26 @@ describe('statements per page', () => {
     const next = await measure(readerBrowser, '/posts');
     assert.equal(next.sessions.length, 1, next.sessions.join('\n'));
     assert.equal((await expiry()).getTime(), after.getTime());
+  });
+
+  test('logged in › the session, its user and the list are prepared statements, planned once per connection', async () => {
+    const sent: { name?: string; text: string }[] = [];
+    const query = Reflect.get(pg.Client.prototype, 'query') as (...args: unknown[]) => unknown;
+    Reflect.set(pg.Client.prototype, 'query', function (this: pg.Client, ...args: unknown[]) {
+      const [config] = args;
+      if (typeof config === 'object' && config !== null && 'text' in config) sent.push(config as { text: string });
+      return query.apply(this, args);
+    });
+    try {
+      assert.equal((await readerBrowser.get('/posts')).status, 200);
+    } finally {
+      Reflect.set(pg.Client.prototype, 'query', query);
+    }
+    for (const read of [/FROM sessions WHERE sid = \$1/, /FROM users WHERE id = \$1/, /FROM posts p JOIN users u/]) {
+      const statement = sent.find(({ text }) => read.test(text));
+      assert.ok(statement, `no statement matching ${read.source} among:\n${sent.map(({ text }) => text).join('\n')}`);
+      assert.match(statement.name ?? '', /^prepared-[0-9a-f]{24}$/, statement.text);
+    }
   });
 
   test('anonymous pages read no password hash and no email', () => {
