@@ -35,7 +35,7 @@ import { postsRouter } from './routes/posts.routes.js';
 import { usersRouter } from './routes/users.routes.js';
 import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
-import { createUsersService } from './services/users.service.js';
+import { createUsersService, SESSION_USER_COLUMNS } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './rendering/views.js';
 
 export type { Lifecycle } from './middleware/probes.js';
@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     sessionMiddleware({
       db,
+      userColumns: SESSION_USER_COLUMNS,
       secret: sessionSecret,
       secureCookie: production,
       idleTimeoutMin: config.sessionIdleTimeoutMin,
@@ -95,7 +96,7 @@ export function createApp(deps: AppDeps): Express {
   }
   app.use(csrf.protect);
   app.use(flash);
-  app.use(loadCurrentUser(users, { absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));
+  app.use(loadCurrentUser({ absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));
   app.use(csrf.provideToken, pageLocals);
 
   app.use(postsRouter(createPostsController(posts, search, config)));

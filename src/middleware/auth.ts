@@ -1,9 +1,11 @@
 import { promisify } from 'node:util';
 import type { Request, RequestHandler } from 'express';
-import type { SessionUser, UsersService } from '../services/users.service.js';
+import type { SessionUser } from '../services/users.service.js';
 import { paths } from '../paths.js';
+import { userReadWithSession } from './session.js';
 
-export function loadCurrentUser(users: UsersService, options: { absoluteTimeoutMin: number }): RequestHandler {
+/** req.user: the session's user, which the session store read with the session. */
+export function loadCurrentUser(options: { absoluteTimeoutMin: number }): RequestHandler {
   const absoluteTimeoutMs = options.absoluteTimeoutMin * 60_000;
   return async (req, res, next) => {
     const { userId, authenticatedAt } = req.session;
@@ -13,7 +15,7 @@ export function loadCurrentUser(users: UsersService, options: { absoluteTimeoutM
         await promisify(req.session.regenerate.bind(req.session))();
         req.flash('info', 'Your session has expired. Please log in again.');
       } else {
-        const user = await users.findSessionUser(userId);
+        const user = userReadWithSession(req.session);
         // The account was deleted while this session lived on: treat it as logged out.
         if (user) {
           req.user = user;

@@ -5,38 +5,56 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import { queryPrepared } from '../db/prepared.js';
+import type { SessionUser } from '../services/users.service.js';
 import { failedAfterResponseStarted } from './errors.js';
 
 const PgStore = connectPgSimple(session);
 
 export const SESSION_COOKIE = 'sid';
 
-/** The stored expiry, kept on the session's cookie object in memory: a cookie's JSON holds only its own fields. */
-type Touched = session.Cookie & { storedExpireMs?: number };
+/**
+ * What the store read along with the session, kept on its cookie object in memory (a
+ * cookie's JSON holds only its own fields, so neither is ever saved): the stored expiry,
+ * and the session's user (null: the account is gone).
+ */
+type ReadAlong = session.Cookie & { storedExpireMs?: number; user?: SessionUser | null };
 
-const READ_SESSION = `SELECT sess, (extract(epoch FROM expire) * 1000)::float8 AS expire_ms
-                        FROM sessions WHERE sid = $1 AND expire >= now()`;
+/** The session's user, as the store read it with the session; null when there is none (the account is gone). */
+export function userReadWithSession(data: session.Session): SessionUser | null {
+  return (data.cookie as ReadAlong).user ?? null;
+}
+
+type SessionRow = { sess: unknown; expire_ms: number } & (SessionUser | { id: null });
+
+function userOf(row: SessionUser): SessionUser {
+  const { id, username, displayName, role, email, emailConfirmedAt } = row;
+  return { id, username, displayName, role, email, emailConfirmedAt };
+}
 
 /**
  * connect-pg-simple's store, but a request that changed nothing writes nothing: the expiry
  * (the `expire` column, which ends an idle session) moves only once it lags the cookie's by
  * a minute or a tenth of the idle timeout, whichever is less. Reading the session also reads
- * its stored expiry, in the same statement, for that comparison.
+ * its stored expiry and its user, in the same prepared statement: one round trip where a
+ * logged-in page needed two.
  */
 class SessionStore extends PgStore {
+  private readonly sessionPool: pg.Pool;
+  private readonly read: string;
+
   constructor(
-    options: ConstructorParameters<typeof PgStore>[0] & { pool: pg.Pool },
+    options: ConstructorParameters<typeof PgStore>[0] & { pool: pg.Pool; userColumns: string },
     private readonly touchLagMs: number,
   ) {
     super(options);
     this.sessionPool = options.pool;
+    this.read = `SELECT s.sess, (extract(epoch FROM s.expire) * 1000)::float8 AS expire_ms, ${options.userColumns}
+                   FROM sessions s LEFT JOIN users u ON u.id = s.user_id
+                  WHERE s.sid = $1 AND s.expire >= now()`;
   }
 
-  private readonly sessionPool: pg.Pool;
-
-  // Read on every logged-in request: prepared, planned once per connection.
   override get(sid: string, callback: (err: unknown, data?: session.SessionData | null) => void): void {
-    queryPrepared<{ sess: unknown; expire_ms: number }>(this.sessionPool, READ_SESSION, [sid]).then(([row]) => {
+    queryPrepared<SessionRow>(this.sessionPool, this.read, [sid]).then(([row]) => {
       if (!row) return callback(null, null);
       let data: session.SessionData;
       try {
@@ -45,13 +63,15 @@ class SessionStore extends PgStore {
         this.destroy(sid, () => callback(null, null));
         return;
       }
-      (data.cookie as Touched).storedExpireMs = row.expire_ms;
+      const cookie = data.cookie as ReadAlong;
+      cookie.storedExpireMs = row.expire_ms;
+      cookie.user = row.id === null ? null : userOf(row);
       callback(null, data);
     }, callback);
   }
 
   override touch(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
-    const cookie = data.cookie as Touched;
+    const cookie = data.cookie as ReadAlong;
     const next = cookie.expires ? new Date(cookie.expires).getTime() : undefined;
     if (cookie.storedExpireMs !== undefined && next !== undefined && next - cookie.storedExpireMs < this.touchLagMs) {
       callback?.();
@@ -64,6 +84,8 @@ class SessionStore extends PgStore {
 /** Server-side sessions in the `sessions` table; the browser holds only a signed id. */
 export function sessionMiddleware(options: {
   db: Database;
+  /** The session's user, read with it: columns over users aliased u. */
+  userColumns: string;
   secret: string;
   secureCookie: boolean;
   idleTimeoutMin: number;
@@ -75,6 +97,7 @@ export function sessionMiddleware(options: {
     store: new SessionStore(
       {
         pool: options.db.sessionPool,
+        userColumns: options.userColumns,
         tableName: 'sessions',
         // The table is created by a migration, never on the fly.
         createTableIfMissing: false,

@@ -1,5 +1,4 @@
 import { literal, Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
-import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
 import { modelsOf, type User } from '../models/index.js';
@@ -45,6 +44,10 @@ export interface UserSummary {
 
 /** What a request knows about who is logged in. */
 export type SessionUser = Pick<User, 'id' | 'username' | 'displayName' | 'role' | 'email' | 'emailConfirmedAt'>;
+
+/** The columns of a SessionUser, over users aliased u: the session store reads them with the session. */
+export const SESSION_USER_COLUMNS = `u.id, u.username, u.display_name AS "displayName", u.role, u.email,
+  u.email_confirmed_at AS "emailConfirmedAt"`;
 
 /** An account as the profile's edit pages show and change it. */
 export type EditableUser = User;
@@ -215,17 +218,6 @@ export function createUsersService(sequelize: Sequelize) {
         return null;
       }
       return (await verifyPassword(user.passwordHash, password)) ? user : null;
-    },
-
-    /** Read on every logged-in request: one prepared statement, no model instance to build. */
-    async findSessionUser(id: number): Promise<SessionUser | null> {
-      const [user] = await selectPrepared<SessionUser>(
-        sequelize,
-        `SELECT id, username, display_name AS "displayName", role, email, email_confirmed_at AS "emailConfirmedAt"
-           FROM users WHERE id = $1`,
-        [id],
-      );
-      return user ?? null;
     },
 
     /**

@@ -151,9 +151,11 @@ describe('statements per page', () => {
       const now = large.loggedIn.get(page.name)!;
       assert.ok(now.app.length <= page.budget, `${now.app.length} statements:\n${now.app.join('\n')}`);
       assert.equal(now.app.length, before.app.length, 'more statements with more data');
-      // Reading the session, in one statement; its expiry, moved a moment ago, stays.
+      // Reading the session and its user, in one statement; its expiry, moved a moment ago, stays.
       assert.equal(now.sessions.length, 1, now.sessions.join('\n'));
-      assert.match(now.sessions[0]!, /^\s*SELECT sess/);
+      assert.match(now.sessions[0]!, /^\s*SELECT s\.sess, .* FROM sessions s LEFT JOIN users u ON u\.id = s\.user_id/s);
+      const userRead = now.app.find((sql) => /FROM users u WHERE u\.id = \$1/.test(sql));
+      assert.equal(userRead, undefined, 'the user was read again after the session');
     });
   }
 
@@ -175,7 +177,7 @@ describe('statements per page', () => {
     assert.equal((await expiry()).getTime(), after.getTime());
   });
 
-  test('logged in › the session, its user and the list are prepared statements, planned once per connection', async () => {
+  test('logged in › the session with its user, and the list, are prepared statements, planned once per connection', async () => {
     const sent: { name?: string; text: string }[] = [];
     const query = Reflect.get(pg.Client.prototype, 'query') as (...args: unknown[]) => unknown;
     Reflect.set(pg.Client.prototype, 'query', function (this: pg.Client, ...args: unknown[]) {
@@ -188,7 +190,7 @@ describe('statements per page', () => {
     } finally {
       Reflect.set(pg.Client.prototype, 'query', query);
     }
-    for (const read of [/FROM sessions WHERE sid = \$1/, /FROM users WHERE id = \$1/, /FROM posts p JOIN users u/]) {
+    for (const read of [/FROM sessions s LEFT JOIN users u/, /FROM posts p JOIN users u/]) {
       const statement = sent.find(({ text }) => read.test(text));
       assert.ok(statement, `no statement matching ${read.source} among:\n${sent.map(({ text }) => text).join('\n')}`);
       assert.match(statement.name ?? '', /^prepared-[0-9a-f]{24}$/, statement.text);
