@@ -2,13 +2,13 @@ import { Router } from 'express';
 import type { PostsController } from '../controllers/posts.controller.js';
 import { requireLogin } from '../middleware/auth.js';
 import { routes } from '../paths.js';
-import { idParam, postListQuery, searchOrderQuery, searchQuery } from '../validators/common.js';
+import { idParam, postsIndexQuery } from '../validators/common.js';
 import { postRules } from '../validators/posts.validator.js';
 
 export function postsRouter(posts: PostsController): Router {
   return Router()
     .get(routes.home, posts.home)
-    .get(routes.posts.index, postListQuery, searchQuery, searchOrderQuery, posts.index)
+    .get(routes.posts.index, postsIndexQuery, posts.index)
     .get(routes.posts.feed, posts.feed)
     .get(routes.posts.new, requireLogin, posts.new)
     .post(routes.posts.index, requireLogin, postRules, posts.create)
