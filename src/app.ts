@@ -25,7 +25,7 @@ import {
 } from './middleware/probes.js';
 import { warnOfUntrustedProxy } from './middleware/proxy-check.js';
 import { createRateLimits } from './middleware/rate-limits.js';
-import { readYourWrites } from './middleware/read-your-writes.js';
+import { readYourWrites, rememberWrites } from './middleware/read-your-writes.js';
 import { requestLog } from './middleware/request-log.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
@@ -35,6 +35,7 @@ import { postsRouter } from './routes/posts.routes.js';
 import { usersRouter } from './routes/users.routes.js';
 import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
+import { createSharedReads } from './services/shared-reads.js';
 import { createUsersService, SESSION_USER_COLUMNS } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './rendering/views.js';
 
@@ -96,10 +97,12 @@ export function createApp(deps: AppDeps): Express {
   }
   app.use(csrf.protect);
   app.use(flash);
+  app.use(rememberWrites);
   app.use(loadCurrentUser({ absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));
   app.use(csrf.provideToken, pageLocals);
 
-  app.use(postsRouter(createPostsController(posts, search, config)));
+  const shared = createSharedReads({ ttlMs: config.pageCacheMs });
+  app.use(postsRouter(createPostsController(posts, search, shared, config)));
   app.use(usersRouter(createUsersController(users, posts, config)));
   app.use(
     accountsRouter(

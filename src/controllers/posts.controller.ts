@@ -8,6 +8,7 @@ import { logSecurityEvent } from '../security/audit.js';
 import { can } from '../services/policies.js';
 import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
+import type { SharedReads } from '../services/shared-reads.js';
 import { type FieldErrors, fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
 import { saveForm, typedValues } from './form.js';
@@ -25,6 +26,7 @@ const FEED_ENTRIES = 20;
 export function createPostsController(
   posts: PostsService,
   search: PostSearch,
+  shared: SharedReads,
   options: { publicUrl: string | undefined },
 ) {
   function renderForm(
@@ -74,8 +76,9 @@ export function createPostsController(
   }
 
   return {
-    home: async (_req: Request, res: Response): Promise<void> => {
-      res.render('home', { title: 'Home', posts: await posts.latest(HOME_POSTS) });
+    home: async (req: Request, res: Response): Promise<void> => {
+      const latest = await shared.read('home', req.session.lastWriteAt, () => posts.latest(HOME_POSTS));
+      res.render('home', { title: 'Home', posts: latest });
     },
 
     feed: async (req: Request, res: Response): Promise<void> => {
@@ -95,7 +98,10 @@ export function createPostsController(
     index: async (req: Request, res: Response): Promise<void> => {
       const { position, q, searchError } = listQuery(req);
       if (q === undefined) {
-        res.render('posts/index', { title: 'Posts', result: await posts.listPublished(position), q });
+        const result = await shared.read(`posts ${JSON.stringify(position)}`, req.session.lastWriteAt, () =>
+          posts.listPublished(position),
+        );
+        res.render('posts/index', { title: 'Posts', result, q });
         return;
       }
       const { order } = urlData<{ order?: 'newest' }>(req);

@@ -44,15 +44,20 @@ describe('anonymous page cache', () => {
     assert.match(third.body, /Published just now/);
   });
 
-  test('whoever has a session sees a change at once', async () => {
-    // Logged in before the first anonymous visit: a login (argon2, session writes) can take
-    // longer than the TTL on a busy machine, and the kept page must still be there after it.
-    const browser = await Visitor.loggedIn(t, author);
-    const page = await anonymous('/');
-    assert.equal(page.status, 200);
-    await createPost(t.db, author, { title: 'Seen by its author' });
+  test('an author sees their own post at once, on the lists too', async () => {
+    // Logged in before the first visits: a login (argon2, session writes) can take longer
+    // than the TTL on a busy machine, and the kept pages must still be there after it.
+    const browser = new Visitor(t);
+    await browser.logInToPost(author.username);
+    // Past the second after the login, when its reads are fresh anyway: the lists below are shared.
+    await sleep(1_100);
+    assert.equal((await anonymous('/')).status, 200);
+    assert.equal((await browser.get('/posts')).status, 200);
+    const created = await browser.createPost('Seen by its author');
+    assert.equal(created.status, 303);
     assert.doesNotMatch((await anonymous('/')).body, /Seen by its author/);
     assert.match((await browser.get('/')).body, /Seen by its author/);
+    assert.match((await browser.get('/posts')).body, /Seen by its author/);
   });
 
   test('the URL with its query is the key', async () => {
@@ -89,5 +94,37 @@ describe('anonymous page cache', () => {
     assert.ok(etag);
     const conditional = await anonymous('/users?page=1', { 'If-None-Match': etag });
     assert.equal(conditional.status, 304);
+  });
+});
+
+describe('lists shared between requests', () => {
+  test('a logged-in reader gets the posts list read within the TTL, without reading it again; after it, the fresh one', async () => {
+    const reader = await Visitor.loggedIn(t, await createUser({ displayName: 'Shared Reader' }));
+    // A login reads afresh for its first second, as after any write.
+    await sleep(1_100);
+    const first = await reader.get('/posts');
+    assert.equal(first.status, 200);
+    await createPost(t.db, author, { title: 'Written by someone else' });
+    const seen: string[] = [];
+    const note = (_options: unknown, query: unknown): void => void seen.push((query as { sql: string }).sql);
+    t.db.sequelize.addHook('afterQuery', 'shared-lists', note);
+    try {
+      const second = await reader.get('/posts');
+      assert.equal(second.status, 200);
+      assert.doesNotMatch(second.body, /Written by someone else/);
+      assert.deepEqual(
+        seen.filter((sql) => sql.includes('FROM posts p')),
+        [],
+        'the list was read again',
+      );
+    } finally {
+      t.db.sequelize.removeHook('afterQuery', 'shared-lists');
+    }
+    // The page itself is the reader's own: their name and a CSRF token of their session.
+    const own = await reader.get('/posts');
+    assert.match(own.body, /Shared Reader/);
+    assert.ok(findCsrfToken(own.body));
+    await sleep(TTL_MS + 100);
+    assert.match((await reader.get('/posts')).body, /Written by someone else/);
   });
 });
