@@ -5,7 +5,8 @@ import { assetUrl } from './rendering/assets.js';
 
 type Query = Record<string, string | number | undefined>;
 
-function withQuery(path: string, query: Query = {}): string {
+function withQuery(path: string, query?: Query): string {
+  if (query === undefined) return path;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== '') params.set(key, String(value));
@@ -49,8 +50,19 @@ export const routes = {
 } as const;
 
 /** `pattern` with each `:name` replaced by its (encoded) value. */
+// Each pattern split once at its :names ('/users/:username' → ['/users/', 'username', '']):
+// lists build two links a row.
+const splitPatterns = new Map<string, string[]>();
+
 function fill(pattern: string, params: Record<string, string | number>): string {
-  return pattern.replace(/:(\w+)/g, (_match, name: string) => encodeURIComponent(String(params[name])));
+  let parts = splitPatterns.get(pattern);
+  if (parts === undefined) {
+    parts = pattern.split(/:(\w+)/);
+    splitPatterns.set(pattern, parts);
+  }
+  let path = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) path += encodeURIComponent(String(params[parts[i]!])) + parts[i + 1]!;
+  return path;
 }
 
 export const paths = {

@@ -51,8 +51,11 @@ function remembered<K>(cache: Map<K, string>, key: K, make: () => string): strin
   return value;
 }
 
-function formatDate(date: Date | string): string {
-  const time = new Date(date).getTime();
+const timeOf = (date: Date | string | number): number =>
+  typeof date === 'number' ? date : typeof date === 'string' ? Date.parse(date) : date.getTime();
+
+function formatDate(date: Date | string | number): string {
+  const time = timeOf(date);
   return remembered(byDay, Math.floor(time / MS_PER_DAY), () => dateFormat.format(time));
 }
 
@@ -61,8 +64,8 @@ function relative(value: number, unit: Intl.RelativeTimeFormatUnit): string {
 }
 
 /** "just now", "5 minutes ago", "yesterday", "3 weeks ago"; the date itself past two months. */
-export function timeAgo(date: Date | string, now: number = Date.now()): string {
-  const seconds = (new Date(date).getTime() - now) / 1000;
+export function timeAgo(date: Date | string | number, now: number = Date.now()): string {
+  const seconds = (timeOf(date) - now) / 1000;
   const distance = Math.abs(seconds);
   if (distance < MINUTE) return 'just now';
   if (distance < HOUR) return relative(Math.round(seconds / MINUTE), 'minute');
@@ -72,14 +75,24 @@ export function timeAgo(date: Date | string, now: number = Date.now()): string {
   return formatDate(date);
 }
 
+// The part of a <time> that depends on the instant alone, by instant: a list shows the same
+// posts to request after request.
+const openings = new Map<number, string>();
+
 /**
  * A date as people read it ("3 days ago"), with the exact date on hover and the machine
- * form in datetime: markup for `<%-`, every part escaped. A helper rather than a partial:
- * lists show one per row, and an EJS include costs far more than a function call.
+ * form in datetime: markup for `<%-`, every part escaped (an ISO date needs none). A helper
+ * rather than a partial: lists show one per row, and an EJS include costs far more than a
+ * function call.
  */
 function timeTag(date: Date | string): string {
-  const escape = ejs.escapeXML;
-  return `<time datetime="${escape(new Date(date).toISOString())}" title="${escape(formatDate(date))}">${escape(timeAgo(date))}</time>`;
+  const time = timeOf(date);
+  const opening = remembered(
+    openings,
+    time,
+    () => `<time datetime="${new Date(time).toISOString()}" title="${ejs.escapeXML(formatDate(date))}">`,
+  );
+  return `${opening}${ejs.escapeXML(timeAgo(time))}</time>`;
 }
 
 /**
