@@ -1,5 +1,6 @@
 // The real server process (src/server.ts, production mode) on a free port, its output, and replies read against it.
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { send, type Reply } from './http.js';
@@ -90,9 +91,20 @@ export async function killServers(): Promise<void> {
   await Promise.all(started.map((server) => server.kill()));
 }
 
+/** The node flags of `npm start` (the heap's sizes), read from package.json: the one place they are set. */
+export const START_FLAGS: string[] = (() => {
+  const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const flags = /^exec node (.*) --import tsx src\/server\.ts$/.exec(scripts.start ?? '')?.[1];
+  if (flags === undefined)
+    throw new Error(`npm start is no longer "exec node … --import tsx src/server.ts": ${scripts.start}`);
+  return flags.split(' ');
+})();
+
 /**
- * `node --import tsx src/server.ts` in production mode on `databaseUrl`, on a free
- * loopback port; resolves once GET /healthz answers 200.
+ * `node --import tsx src/server.ts` with npm start's flags, in production mode on
+ * `databaseUrl`, on a free loopback port; resolves once GET /healthz answers 200.
  */
 export async function startServer(databaseUrl: string, overrides: ServerEnv = {}): Promise<ServerProcess> {
   const port = await freePort();
@@ -124,7 +136,7 @@ export async function startServer(databaseUrl: string, overrides: ServerEnv = {}
     ...overrides,
   });
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...START_FLAGS, '--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
