@@ -169,7 +169,7 @@ export async function logIn(target: Target, username: string): Promise<Session> 
 
 let written = 0;
 
-function postFields(session: Session, label: string): Record<string, string> {
+function postFields(session: Session, label: string): { title: string; body: string; published: string } {
   written++;
   return {
     title: `${label} ${written}: notes on a busy afternoon`,
@@ -181,11 +181,33 @@ function postFields(session: Session, label: string): Record<string, string> {
   };
 }
 
-/** Publishes one post as a browser would, following the redirect: checks the write path works. */
-export async function writeOnce(session: Session): Promise<void> {
-  const res = await session.visitor.submit('POST', '/posts', postFields(session, 'Warm-up post'));
+/** About `chars` of Markdown as people write it: headings, emphasis, links, lists, code and quotes. */
+export function longMarkdown(chars: number): string {
+  const parts: string[] = [];
+  for (let i = 1; parts.join('\n\n').length < chars; i++) {
+    parts.push(
+      `## Part ${i}: what the week taught`,
+      `Most of part ${i} went on **small things**: answering messages, fixing a test that failed only on ` +
+        `Tuesdays, and reading how [other people](https://example.com/pools/${i}) size their pools, with _care_.`,
+      `- a list item with \`code\`\n- another with a [link](https://example.org/${i})\n- a third, **bold**`,
+      '```sql\nSELECT id, title FROM posts WHERE published ORDER BY published_at DESC LIMIT 20;\n```',
+      `> A quote from part ${i}: measure, don't guess.`,
+    );
+  }
+  return parts.join('\n\n').slice(0, chars);
+}
+
+/** Publishes a post as `session`, through the form: its path. */
+export async function publish(session: Session, fields: { title: string; body: string }): Promise<string> {
+  const res = await session.visitor.submit('POST', '/posts', { ...fields, published: 'on' });
   const location = res.headers.location;
   if (res.status !== 303 || !location) throw new Error(`POST /posts as ${session.username} answered ${res.status}`);
+  return location;
+}
+
+/** Publishes one post as a browser would, following the redirect: checks the write path works. */
+export async function writeOnce(session: Session): Promise<void> {
+  const location = await publish(session, postFields(session, 'Warm-up post'));
   const shown = await session.visitor.get(location);
   if (shown.status !== 200) throw new Error(`GET ${location} after a write answered ${shown.status}`);
 }

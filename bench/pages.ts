@@ -13,6 +13,8 @@ import {
   figuresOf,
   type LoadOptions,
   logIn,
+  longMarkdown,
+  publish,
   runLoad,
   type Session,
   writeAndFollow,
@@ -38,6 +40,8 @@ const WARM_UP_S = 2;
 const COMPARE_CONNECTIONS = 50;
 // People writing posts are far fewer than people reading them.
 const WRITE_CONNECTIONS = 10;
+// The long post's Markdown, in characters.
+const LONG_POST_CHARS = 20_000;
 // Logged-in connections share this many sessions of the demo admin.
 const SESSIONS = 10;
 const DEEP_TARGET = 1.5;
@@ -148,11 +152,11 @@ function summary(c: Comparison) {
   return { ratios, ratio, bad, p99Ms, verdict };
 }
 
-/** A session of the demo admin per connection (round robin over SESSIONS), each of which has written once. */
-async function sessionsOf(app: App): Promise<Session[]> {
-  log(`logging in ${SESSIONS} sessions of ${DEMO_ADMIN_USERNAME}…`);
+/** `count` sessions of the demo admin (connections use them round robin), the first of which has written once. */
+async function sessionsOf(app: App, count = SESSIONS): Promise<Session[]> {
+  log(`logging in ${count} sessions of ${DEMO_ADMIN_USERNAME}…`);
   const sessions: Session[] = [];
-  for (let i = 0; i < SESSIONS; i++) sessions.push(await logIn(app, DEMO_ADMIN_USERNAME));
+  for (let i = 0; i < count; i++) sessions.push(await logIn(app, DEMO_ADMIN_USERNAME));
   await writeOnce(sessions[0]!);
   return sessions;
 }
@@ -215,10 +219,13 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
 
   const profile = `/users/${encodeURIComponent(targets.heavyUser.username)}`;
   const deepShare = Math.round((100 * targets.deepOffset) / targets.published);
+  const [author] = await sessionsOf(app, 1);
+  const longPost = await publish(author!, { title: 'A long post', body: longMarkdown(LONG_POST_CHARS) });
   const scenarios = [
     await scenario(app, 'first page of posts', '/posts', signal),
     await scenario(app, `deep page of posts (${deepShare} % in)`, `/posts?after=${targets.deepCursor}`, signal),
     await scenario(app, 'one post', `/posts/${targets.postId}`, signal),
+    await scenario(app, `one long post (${LONG_POST_CHARS / 1000} kB of Markdown, stored as HTML)`, longPost, signal),
     await scenario(app, `profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile, signal),
   ];
 
@@ -258,8 +265,8 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const after = await countAndCheck(database.url);
   const created = after.posts - before.posts;
   const answered303 = writes.statuses.get(303) ?? 0;
-  const publish = { label: 'publish a post, logged in', request: 'POST /posts', connections: WRITE_CONNECTIONS };
-  scenarios.push({ ...publish, figures: writes, rssMiB: rssMiB(app.pid) });
+  const publishing = { label: 'publish a post, logged in', request: 'POST /posts', connections: WRITE_CONNECTIONS };
+  scenarios.push({ ...publishing, figures: writes, rssMiB: rssMiB(app.pid) });
 
   const invariants = created === answered303 && after.countMismatches === 0;
   const cpus = os.cpus();
