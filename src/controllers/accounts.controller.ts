@@ -1,7 +1,6 @@
-import { promisify } from 'node:util';
 import type { Request, Response } from 'express';
 import { FieldError } from '../errors.js';
-import { logIn, logOut, safeReturnTo } from '../middleware/auth.js';
+import { currentUser, logIn, logOut, safeReturnTo, startAnonymousSession } from '../middleware/auth.js';
 import { SESSION_COOKIE } from '../middleware/session.js';
 import { logSecurityEvent } from '../security/audit.js';
 import { paths } from '../paths.js';
@@ -9,7 +8,6 @@ import type { UsersService } from '../services/users.service.js';
 import { originOf } from '../rendering/feeds.js';
 import type { ForgotForm, LoginForm, ResetForm, SignupForm } from '../validators/accounts.validator.js';
 import { formData, urlData } from '../validators/common.js';
-import { currentUser } from '../middleware/auth.js';
 import type { AfterResponse } from '../middleware/probes.js';
 import { saveForm, typedValues } from './form.js';
 
@@ -150,7 +148,7 @@ export function createAccountsController(
       });
       // Any session this browser had (the account's, now ended, or another's) starts over,
       // as a new anonymous one that carries the message below (a destroyed session cannot).
-      await promisify(req.session.regenerate.bind(req.session))();
+      await startAnonymousSession(req);
       req.flash(
         'success',
         'Your new password is set, and every session of the account was logged out. Log in with it.',

@@ -12,7 +12,7 @@ export function loadCurrentUser(options: { absoluteTimeoutMin: number }): Reques
     if (userId !== undefined) {
       if (authenticatedAt === undefined || Date.now() - authenticatedAt > absoluteTimeoutMs) {
         // However active, a login lasts only so long: then the person proves it is them again.
-        await promisify(req.session.regenerate.bind(req.session))();
+        await startAnonymousSession(req);
         req.flash('info', 'Your session has expired. Please log in again.');
       } else {
         const user = userReadWithSession(req.session);
@@ -45,9 +45,14 @@ export function currentUser(req: Request): SessionUser {
   return req.user;
 }
 
+/** Starts this browser over as a new anonymous session, under a fresh id: whatever it was logged in as is gone. */
+export async function startAnonymousSession(req: Request): Promise<void> {
+  await promisify(req.session.regenerate.bind(req.session))();
+}
+
 /** Starts an authenticated session under a fresh id (no session fixation). */
 export async function logIn(req: Request, userId: number): Promise<void> {
-  await promisify(req.session.regenerate.bind(req.session))();
+  await startAnonymousSession(req);
   req.session.userId = userId;
   req.session.authenticatedAt = Date.now();
   // A new session after a write (a login, a signup): its reads start on the primary too.

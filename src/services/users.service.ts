@@ -1,4 +1,12 @@
-import { literal, Op, QueryTypes, type Sequelize, type Transaction, type WhereOptions } from 'sequelize';
+import {
+  type FindAttributeOptions,
+  literal,
+  Op,
+  QueryTypes,
+  type Sequelize,
+  type Transaction,
+  type WhereOptions,
+} from 'sequelize';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, ConflictError, FieldError, ForbiddenError, NotFoundError } from '../errors.js';
 import { modelsOf, type User } from '../models/index.js';
@@ -165,7 +173,7 @@ export function createUsersService(sequelize: Sequelize) {
     });
   }
 
-  function findByUsername(username: string, attributes?: string[]): Promise<User> {
+  function findByUsername(username: string, attributes?: FindAttributeOptions): Promise<User> {
     // Usernames are stored in lower case (a CHECK constraint), so any casing finds its owner.
     return User.findOne({
       where: { username: username.toLowerCase() },
@@ -251,11 +259,7 @@ export function createUsersService(sequelize: Sequelize) {
      * in the same statement, the address a change waits to be confirmed for (`pendingEmailOf`).
      */
     async findEditable(username: string, actor: Actor, allowed = can.editUser): Promise<User> {
-      const user = await User.findOne({
-        where: { username: username.toLowerCase() },
-        attributes: { include: [[PENDING_EMAIL, 'pendingEmail']] },
-        rejectOnEmpty: new NotFoundError('We could not find that user.'),
-      });
+      const user = await findByUsername(username, { include: [[PENDING_EMAIL, 'pendingEmail']] });
       if (!allowed(actor, user)) throw new ForbiddenError('Only this user or an admin can change this account.');
       return user;
     },
