@@ -104,8 +104,8 @@ function highlighted(pieces: readonly { text: string; mark: boolean }[]): string
   return pieces.map(({ text, mark }) => (mark ? `<mark>${ejs.escapeXML(text)}</mark>` : ejs.escapeXML(text))).join('');
 }
 
-/** A post as a list shows it (the services' PostSummary). */
-interface ListedPost {
+/** A post as a list shows it (the services' PostSummary adds where it stands in its list). */
+export interface ListedPost {
   id: number;
   title: string;
   excerpt: string;

@@ -3,6 +3,7 @@ import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { rendered, RENDERER_VERSION, toExcerpt } from '../rendering/markdown.js';
+import type { ListedPost } from '../rendering/views.js';
 import { modelsOf, type Post } from '../models/index.js';
 import { type Actor, can } from './policies.js';
 import { keysetPage, offsetFor, PAGE_FETCH, type Page, type Position, POST_CURSOR } from './pagination.js';
@@ -18,14 +19,7 @@ export interface WeekActivity {
   posts: number;
 }
 
-export interface PostSummary {
-  id: number;
-  title: string;
-  excerpt: string;
-  published: boolean;
-  publishedAt: Date | null;
-  createdAt: Date;
-  author: { username: string; displayName: string };
+export interface PostSummary extends ListedPost {
   /** Its place in the list it was read from: "<microseconds since 1970>-<id>". */
   cursor: string;
 }
