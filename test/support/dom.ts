@@ -35,5 +35,6 @@ export interface BrowserGlobals {
     readonly boxShadow: string;
   };
   readonly matchMedia: (query: string) => { readonly matches: boolean };
+  readonly requestAnimationFrame: (callback: () => void) => number;
   axe?: typeof axe;
 }
