@@ -209,6 +209,15 @@ describe('npm start, npm run dev and npm run db under a process manager', () => 
     const run = npm(['start'], { env: env() });
     await waitUntilServing(run, httpPort);
     assert.match(run.output(), /demo data just created/);
+    // The server is node itself (exec), run with npm start's heap flags and its malloc setting.
+    const server = processesOf(run.pid).find((line) => line.includes('src/server.ts'));
+    assert.ok(server, `no server process:\n${processesOf(run.pid).join('\n')}`);
+    assert.match(
+      server,
+      /^\d+ \S*node --max-semi-space-size=\d+ --heap-growing-percent=\d+ --import tsx src\/server\.ts$/,
+    );
+    const environ = fs.readFileSync(`/proc/${server.split(' ')[0]}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('MALLOC_ARENA_MAX=2'), 'MALLOC_ARENA_MAX is not 2');
     await query(
       urlOf(dataDir),
       'CREATE TABLE kept_across_restarts (id int); INSERT INTO kept_across_restarts VALUES (42)',

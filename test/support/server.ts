@@ -91,15 +91,25 @@ export async function killServers(): Promise<void> {
   await Promise.all(started.map((server) => server.kill()));
 }
 
-/** The node flags of `npm start` (the heap's sizes), read from package.json: the one place they are set. */
-export const START_FLAGS: string[] = (() => {
+/**
+ * How `npm start` runs node, read from package.json (the one place it is set): its node
+ * flags (the heap's sizes), and the environment it gives node unless already set
+ * (`NAME=${NAME:-value}` before `exec`, as MALLOC_ARENA_MAX).
+ */
+export const { START_FLAGS, START_ENV } = ((): { START_FLAGS: string[]; START_ENV: Record<string, string> } => {
   const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
   };
-  const flags = /^exec node (.*) --import tsx src\/server\.ts$/.exec(scripts.start ?? '')?.[1];
-  if (flags === undefined)
-    throw new Error(`npm start is no longer "exec node … --import tsx src/server.ts": ${scripts.start}`);
-  return flags.split(' ');
+  const start = /^((?:\w+=\$\{\w+:-[^}\s]+\} )*)exec node (.*) --import tsx src\/server\.ts$/.exec(scripts.start ?? '');
+  if (!start)
+    throw new Error(
+      `npm start is no longer "[NAME=\${NAME:-value} …] exec node … --import tsx src/server.ts": ${scripts.start}`,
+    );
+  const defaults = [...start[1]!.matchAll(/(\w+)=\$\{(\w+):-([^}\s]+)\}/g)].map(([, name, again, value]) => {
+    if (name !== again) throw new Error(`npm start sets ${name} from \${${again}}`);
+    return [name!, value!] as const;
+  });
+  return { START_FLAGS: start[2]!.split(' '), START_ENV: Object.fromEntries(defaults) };
 })();
 
 /**
@@ -108,7 +118,7 @@ export const START_FLAGS: string[] = (() => {
  */
 export async function startServer(databaseUrl: string, overrides: ServerEnv = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...START_ENV, ...process.env };
   // A plain process, not a test file of this runner, and not the runner's test database.
   delete env.NODE_TEST_CONTEXT;
   delete env.TEST_SERVER_URL;
