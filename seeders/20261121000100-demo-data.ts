@@ -1,5 +1,6 @@
 import { QueryTypes, type QueryInterface } from 'sequelize';
 import { DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../src/db/demo';
+import { deleteCommentsBy } from '../src/services/comments.service';
 import { hashPassword } from '../src/services/passwords';
 import { DEMO_POSTS, DEMO_USERS } from './data/demo-content';
 
@@ -95,11 +96,22 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
 export async function down(queryInterface: QueryInterface): Promise<void> {
   const bind = [DEMO_USERNAMES, `@${DEMO_EMAIL_DOMAIN}`];
   await queryInterface.sequelize.transaction(async (transaction) => {
+    // Locked, so that none of them adds a comment before they go.
+    const demo = await queryInterface.sequelize.query<{ id: number }>(
+      `SELECT id FROM users WHERE ${IS_DEMO_USER} FOR UPDATE`,
+      { bind, type: QueryTypes.SELECT, transaction },
+    );
+    // Their comments under other people's posts leave those posts' counts.
+    await deleteCommentsBy(
+      queryInterface.sequelize,
+      demo.map((user) => user.id),
+      transaction,
+    );
     await queryInterface.sequelize.query(
       `DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE ${IS_DEMO_USER})`,
       { bind, transaction },
     );
-    // Their posts go with them: posts.author_id is ON DELETE CASCADE.
+    // Their posts go with them, and the comments under those: ON DELETE CASCADE.
     await queryInterface.sequelize.query(`DELETE FROM users WHERE ${IS_DEMO_USER}`, { bind, transaction });
   });
 }

@@ -130,6 +130,16 @@ export async function down(queryInterface: QueryInterface): Promise<void> {
       `DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER})`,
       IS_VOLUME_USER_BIND,
     );
+    // Their comments under other people's posts leave those posts' counts.
+    await client.query(
+      `WITH gone AS (
+         DELETE FROM comments WHERE author_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER} FOR UPDATE)
+         RETURNING post_id)
+       UPDATE posts p SET comments_count = p.comments_count - g.n
+         FROM (SELECT post_id, count(*)::int AS n FROM gone GROUP BY post_id) g
+        WHERE p.id = g.post_id`,
+      IS_VOLUME_USER_BIND,
+    );
     // Posts first in one set-based statement: faster than the per-user cascade.
     await client.query(
       `DELETE FROM posts WHERE author_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER})`,

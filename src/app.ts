@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { STATIC_PREFIX, staticFiles } from './rendering/assets.js';
 import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
+import { createCommentsController } from './controllers/comments.controller.js';
 import { createPostsController } from './controllers/posts.controller.js';
 import { createUsersController } from './controllers/users.controller.js';
 import type { Database } from './db/database.js';
@@ -31,8 +32,10 @@ import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
+import { commentsRouter } from './routes/comments.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
 import { usersRouter } from './routes/users.routes.js';
+import { createCommentsService } from './services/comments.service.js';
 import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
 import { createSharedReads } from './services/shared-reads.js';
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   const posts = createPostsService(db.sequelize);
   const search = createPostSearch(db.sequelize, posts, { timeoutMs: config.searchTimeoutMs });
   const users = createUsersService(db.sequelize);
+  const comments = createCommentsService(db.sequelize);
   const metrics = createMetrics(db, { defaultMetrics: config.env !== 'test', cluster: deps.clusterMetrics });
   const csrf = csrfProtection();
 
@@ -102,14 +106,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(csrf.provideToken, pageLocals);
 
   const shared = createSharedReads({ ttlMs: config.pageCacheMs });
-  app.use(postsRouter(createPostsController(posts, search, shared, config)));
+  const limits = createRateLimits(db.sequelize, config);
+  app.use(postsRouter(createPostsController(posts, comments, search, shared, config)));
+  app.use(commentsRouter(createCommentsController(posts, comments), limits));
   app.use(usersRouter(createUsersController(users, posts, config)));
-  app.use(
-    accountsRouter(
-      createAccountsController(users, config, afterResponse(lifecycle)),
-      createRateLimits(db.sequelize, config),
-    ),
-  );
+  app.use(accountsRouter(createAccountsController(users, config, afterResponse(lifecycle)), limits));
 
   app.use(notFound);
   app.use(errorHandler({ showStack: config.env === 'development', metrics }));

@@ -73,6 +73,8 @@ export interface Config {
   readonly resetLimitPerIp: number;
   /** Reset links and confirmation mails one address may be sent per hour. */
   readonly mailLimitPerAddress: number;
+  /** Comments one account may post per 10 minutes. */
+  readonly commentLimitPerAccount: number;
 }
 
 /** What createApp needs of the configuration. */
@@ -93,6 +95,7 @@ export type AppConfig = Pick<
   | 'searchTimeoutMs'
   | 'resetLimitPerIp'
   | 'mailLimitPerAddress'
+  | 'commentLimitPerAccount'
 >;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -207,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailPollMs: integer('MAIL_POLL_MS', 1000, 10, 600_000),
     resetLimitPerIp: integer('RATE_LIMIT_RESET_PER_IP', 10, 1, 1_000_000),
     mailLimitPerAddress: integer('RATE_LIMIT_MAIL_PER_ADDRESS', 5, 1, 1_000_000),
+    commentLimitPerAccount: integer('RATE_LIMIT_COMMENTS_PER_ACCOUNT', 20, 1, 1_000_000),
   };
 
   if (problems.length > 0) {

@@ -38,6 +38,11 @@ export const routes = {
     new: '/posts/new',
     show: '/posts/:id',
     edit: '/posts/:id/edit',
+    comments: '/posts/:id/comments',
+  },
+  comments: {
+    show: '/posts/:id/comments/:commentId',
+    edit: '/posts/:id/comments/:commentId/edit',
   },
   users: {
     index: '/users',
@@ -90,8 +95,17 @@ export const paths = {
     feed: routes.posts.feed,
     new: routes.posts.new,
     create: routes.posts.index,
-    show: (id: number) => fill(routes.posts.show, { id }),
+    show: (id: number, query?: Query) => withQuery(fill(routes.posts.show, { id }), query),
     edit: (id: number) => fill(routes.posts.edit, { id }),
+  },
+  comments: {
+    create: (postId: number) => fill(routes.posts.comments, { id: postId }),
+    /** The comment's stable link: it redirects to the page of the thread that shows it. */
+    show: (postId: number, commentId: number) => fill(routes.comments.show, { id: postId, commentId }),
+    edit: (postId: number, commentId: number) => fill(routes.comments.edit, { id: postId, commentId }),
+    /** The comment where it is shown: its post's page (`query`: the thread's page), at the comment. */
+    inThread: (postId: number, commentId: number, query?: Query) =>
+      `${withQuery(fill(routes.posts.show, { id: postId }), query)}#comment-${commentId}`,
   },
   users: {
     index: (query?: Query) => withQuery(routes.users.index, query),

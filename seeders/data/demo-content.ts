@@ -1071,3 +1071,72 @@ best days, riding along the frozen river with the sun coming up, I couldn't imag
 work any other way.`,
   },
 ];
+
+export interface DemoComment {
+  /** The title of a published post in DEMO_POSTS. */
+  post: string;
+  /** A username from DEMO_USERS. */
+  author: string;
+  /** Plain text, as typed. */
+  body: string;
+  /** How long after the post went out it was written. */
+  hoursAfter: number;
+}
+
+/** A few conversations under the demo posts, loaded by seeders/…-demo-comments.ts. */
+export const DEMO_COMMENTS: DemoComment[] = [
+  {
+    post: 'Welcome to the community blog',
+    author: 'maya_chen',
+    body: 'Thanks for setting this up! Looking forward to reading everyone’s posts.',
+    hoursAfter: 2.5,
+  },
+  {
+    post: 'Welcome to the community blog',
+    author: 'tomas_novak',
+    body: 'Is there a way to follow one person’s posts?\n\nA feed would be enough for me.',
+    hoursAfter: 5,
+  },
+  {
+    post: 'Welcome to the community blog',
+    author: DEMO_ADMIN_USERNAME,
+    body: 'There is: every profile has an Atom feed, linked at the top of the page.',
+    hoursAfter: 6.2,
+  },
+  {
+    post: 'The weeknight dal I make every week',
+    author: 'priya_raman',
+    body: 'Made this last night with red lentils and a pinch of asafoetida. Lovely.',
+    hoursAfter: 20,
+  },
+  {
+    post: 'The weeknight dal I make every week',
+    author: 'maya_chen',
+    body: 'Asafoetida is a great addition, I should have mentioned it.',
+    hoursAfter: 22.5,
+  },
+  {
+    post: 'Sourdough, month one: a failure log',
+    author: 'keiko_sato',
+    body: 'Week three was exactly my experience. Keep going, it gets better around week six.',
+    hoursAfter: 9,
+  },
+  {
+    post: 'A partial index saved our dashboard',
+    author: 'ben_carter',
+    body: 'Did you check that the planner still picks it for the parameterised query?\nThat bit us once.',
+    hoursAfter: 3,
+  },
+  {
+    post: 'Three days on the Tatra ridge',
+    author: 'lena_fischer',
+    body: 'Which hut did you stay in on the second night?',
+    hoursAfter: 30,
+  },
+  {
+    post: 'Notes on Piranesi',
+    author: 'hannah_berg',
+    body: 'The House is kind. I keep thinking about that line.',
+    hoursAfter: 12,
+  },
+];

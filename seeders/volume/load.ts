@@ -169,6 +169,8 @@ interface Rebuild {
    * less than a rescan).
    */
   constraints: { name: string; definition: string }[];
+  /** The foreign keys of other tables (comments) that reference posts' primary key. */
+  references: { table: string; name: string; definition: string }[];
 }
 
 export async function isBigLoad(client: pg.Client, newPosts: number): Promise<boolean> {
@@ -191,8 +193,17 @@ export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
       ORDER BY 1`,
   );
-  // Nothing references posts, so its primary key can go too: one sorted build after the
-  // COPY instead of a million insertions into it.
+  // The primary key goes too, for one sorted build after the COPY instead of a million
+  // insertions into it; the foreign keys that reference it (comments) first, put back
+  // after it, each checked once then.
+  const references = await client.query<{ table: string; name: string; definition: string }>(
+    `SELECT conrelid::regclass::text AS table, quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
+       FROM pg_constraint WHERE confrelid = 'posts'::regclass AND contype = 'f'
+      ORDER BY 1, 2`,
+  );
+  for (const reference of references.rows) {
+    await client.query(`ALTER TABLE ${reference.table} DROP CONSTRAINT ${reference.name}`);
+  }
   const constraints = await client.query<{ name: string; definition: string }>(
     `SELECT quote_ident(conname) AS name, pg_get_constraintdef(oid) AS definition
        FROM pg_constraint WHERE conrelid = 'posts'::regclass AND contype IN ('p', 'f')
@@ -202,7 +213,11 @@ export async function dropPostsIndexes(client: pg.Client): Promise<Rebuild> {
     await client.query(`ALTER TABLE posts ${constraints.rows.map((c) => `DROP CONSTRAINT ${c.name}`).join(', ')}`);
   }
   for (const index of indexes.rows) await client.query(`DROP INDEX ${index.name}`);
-  return { indexes: indexes.rows.map((row) => row.definition), constraints: constraints.rows };
+  return {
+    indexes: indexes.rows.map((row) => row.definition),
+    constraints: constraints.rows,
+    references: references.rows,
+  };
 }
 
 /**
@@ -261,4 +276,7 @@ export async function rebuildPostsIndexes(client: pg.Client, rebuild: Rebuild): 
     await client.query(`ALTER TABLE posts ${added.join(', ')}`);
   }
   for (const definition of rebuild.indexes) await client.query(definition);
+  for (const reference of rebuild.references) {
+    await client.query(`ALTER TABLE ${reference.table} ADD CONSTRAINT ${reference.name} ${reference.definition}`);
+  }
 }

@@ -1,17 +1,18 @@
 import type { Request, Response } from 'express';
 import { NotFoundError } from '../errors.js';
 import { atomFeed, originOf } from '../rendering/feeds.js';
-import { htmlOf, renderMarkdown } from '../rendering/markdown.js';
+import { renderMarkdown } from '../rendering/markdown.js';
 import { currentUser } from '../middleware/auth.js';
 import { paths } from '../paths.js';
 import { logSecurityEvent } from '../security/audit.js';
-import { can } from '../services/policies.js';
+import type { CommentsService } from '../services/comments.service.js';
 import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post-search.js';
 import type { PostsService } from '../services/posts.service.js';
 import type { SharedReads } from '../services/shared-reads.js';
 import { type FieldErrors, fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
 import type { PostForm } from '../validators/posts.validator.js';
 import { saveForm, typedValues } from './form.js';
+import { renderPostPage } from './post-page.js';
 
 const HOME_POSTS = 10;
 
@@ -25,6 +26,7 @@ const FEED_ENTRIES = 20;
 
 export function createPostsController(
   posts: PostsService,
+  comments: CommentsService,
   search: PostSearch,
   shared: SharedReads,
   options: { publicUrl: string | undefined },
@@ -133,12 +135,7 @@ export function createPostsController(
     show: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findVisible(id, req.user);
-      res.render('posts/show', {
-        title: post.title,
-        post,
-        html: htmlOf(post),
-        canEdit: can.editPost(req.user, post),
-      });
+      await renderPostPage(req, res, comments, post);
     },
 
     edit: async (req: Request, res: Response): Promise<void> => {

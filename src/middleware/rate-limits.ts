@@ -6,6 +6,7 @@ import { TooManyRequestsError } from '../errors.js';
 import { logSecurityEvent } from '../security/audit.js';
 import { PostgresRateLimitStore } from '../security/rate-limit-store.js';
 
+const TEN_MINUTES_MS = 10 * 60_000;
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 const ONE_HOUR_MS = 60 * 60_000;
 
@@ -55,7 +56,8 @@ function emailKey(req: Request): string | undefined {
 /**
  * Brute-force brakes, counted in PostgreSQL so all processes share them: logins per IP
  * address, failed logins per account (from any address), sign-ups per IP address, and the
- * requests that send mails, per IP address and per address or account mailed.
+ * requests that send mails, per IP address and per address or account mailed; comments per
+ * account.
  */
 export function createRateLimits(sequelize: Sequelize, config: AppConfig) {
   return {
@@ -85,6 +87,13 @@ export function createRateLimits(sequelize: Sequelize, config: AppConfig) {
       limiter(sequelize, 'mail-account:', {
         windowMs: ONE_HOUR_MS,
         limit: config.mailLimitPerAddress,
+        keyGenerator: (req) => String(req.user?.id),
+      }),
+    ],
+    comment: [
+      limiter(sequelize, 'comment-account:', {
+        windowMs: TEN_MINUTES_MS,
+        limit: config.commentLimitPerAccount,
         keyGenerator: (req) => String(req.user?.id),
       }),
     ],

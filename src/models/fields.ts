@@ -20,4 +20,5 @@ export const MAX_LENGTH = {
   profileLink: 200,
   title: 200,
   body: 100_000,
+  comment: 5000,
 } as const;

@@ -1,16 +1,18 @@
 import type { Sequelize } from 'sequelize';
 import { AccountToken } from './account-token.model.js';
+import { Comment } from './comment.model.js';
 import { OutboxMail } from './outbox-mail.model.js';
 import { Post } from './post.model.js';
 import { User } from './user.model.js';
 
-export { AccountToken, OutboxMail, Post, User };
+export { AccountToken, Comment, OutboxMail, Post, User };
 
 export interface Models {
   User: typeof User;
   Post: typeof Post;
   AccountToken: typeof AccountToken;
   OutboxMail: typeof OutboxMail;
+  Comment: typeof Comment;
 }
 
 export function initModels(sequelize: Sequelize): void {
@@ -18,8 +20,13 @@ export function initModels(sequelize: Sequelize): void {
   Post.initModel(sequelize);
   AccountToken.initModel(sequelize);
   OutboxMail.initModel(sequelize);
+  Comment.initModel(sequelize);
   User.hasMany(Post, { as: 'posts', foreignKey: { name: 'authorId', allowNull: false }, onDelete: 'CASCADE' });
   Post.belongsTo(User, { as: 'author', foreignKey: { name: 'authorId', allowNull: false } });
+  Post.hasMany(Comment, { as: 'comments', foreignKey: { name: 'postId', allowNull: false }, onDelete: 'CASCADE' });
+  Comment.belongsTo(Post, { as: 'post', foreignKey: { name: 'postId', allowNull: false } });
+  User.hasMany(Comment, { as: 'comments', foreignKey: { name: 'authorId', allowNull: false }, onDelete: 'CASCADE' });
+  Comment.belongsTo(User, { as: 'author', foreignKey: { name: 'authorId', allowNull: false } });
   User.hasMany(AccountToken, { foreignKey: { name: 'userId', allowNull: false }, onDelete: 'CASCADE' });
   AccountToken.belongsTo(User, { as: 'user', foreignKey: { name: 'userId', allowNull: false } });
 }
@@ -29,8 +36,8 @@ export function initModels(sequelize: Sequelize): void {
  * and take the models from it, one way for both.
  */
 export function modelsOf(sequelize: Sequelize): Models {
-  const { User: user, Post: post, AccountToken: token, OutboxMail: mail } = sequelize.models;
-  if (!user || !post || !token || !mail) {
+  const { User: user, Post: post, AccountToken: token, OutboxMail: mail, Comment: comment } = sequelize.models;
+  if (!user || !post || !token || !mail || !comment) {
     throw new Error('the models are not initialised on this Sequelize instance (initModels)');
   }
   return {
@@ -38,5 +45,6 @@ export function modelsOf(sequelize: Sequelize): Models {
     Post: post as typeof Post,
     AccountToken: token as typeof AccountToken,
     OutboxMail: mail as typeof OutboxMail,
+    Comment: comment as typeof Comment,
   };
 }

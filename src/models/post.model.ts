@@ -25,6 +25,8 @@ export class Post extends Model<
   declare bodyHtml: CreationOptional<string | null>;
   declare excerpt: CreationOptional<string | null>;
   declare renderedWith: CreationOptional<number>;
+  /** How many comments it has: kept exact by the comments service, in each write's transaction. */
+  declare commentsCount: CreationOptional<number>;
   declare createdAt: CreationOptional<Date>;
   declare updatedAt: CreationOptional<Date>;
 
@@ -45,6 +47,7 @@ export class Post extends Model<
         bodyHtml: { type: DataTypes.TEXT, allowNull: true },
         excerpt: { type: DataTypes.STRING(300), allowNull: true },
         renderedWith: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+        commentsCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
         createdAt: { type: DataTypes.DATE, allowNull: false },
         updatedAt: { type: DataTypes.DATE, allowNull: false },
       },

@@ -15,7 +15,8 @@ export type SecurityEvent =
   | 'sessions_ended'
   | 'role_changed'
   | 'account_deleted'
-  | 'post_deleted';
+  | 'post_deleted'
+  | 'comment_deleted';
 
 // Failures and refusals are what a dashboard alerts on: a level above the rest.
 const WARNINGS = new Set<SecurityEvent>(['login_failed', 'lockout']);

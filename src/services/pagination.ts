@@ -54,13 +54,18 @@ function pastTheEnd(items: unknown[], position: Position): void {
 }
 
 /**
- * A page of a list read by cursor. `rows` are up to PAGE_FETCH rows in the direction of
+ * A page of a list read by cursor. `rows` are up to `size` + 1 rows in the direction of
  * travel (reversed order when paging `before`); `cursorOf` gives an item's cursor. An empty
  * page anywhere but at the start is a 404, as a page past the end always was.
  */
-export function keysetPage<T>(rows: T[], position: Position, cursorOf: (item: T) => string): Page<T> {
-  const more = rows.length > PAGE_SIZE;
-  const items = rows.slice(0, PAGE_SIZE);
+export function keysetPage<T>(
+  rows: T[],
+  position: Position,
+  cursorOf: (item: T) => string,
+  size: number = PAGE_SIZE,
+): Page<T> {
+  const more = rows.length > size;
+  const items = rows.slice(0, size);
   pastTheEnd(items, position);
   const backwards = position.before !== undefined;
   if (backwards) items.reverse();

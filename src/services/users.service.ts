@@ -14,6 +14,7 @@ import { PROFILE_LINKS, type Role } from '../models/fields.js';
 import type { Profile } from '../models/user.model.js';
 import { type Actor, can } from './policies.js';
 import { translateUniqueViolation } from './db-errors.js';
+import { deleteCommentsBy } from './comments.service.js';
 import { containsPattern, keysetPage, offsetFor, PAGE_FETCH, type Page, type Position } from './pagination.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { mails, type MailMessage } from '../rendering/mails.js';
@@ -421,11 +422,19 @@ export function createUsersService(sequelize: Sequelize) {
       }
     },
 
-    /** Removes the account, its posts (by cascade) and its sessions, all or nothing; its owner gives the password. */
+    /**
+     * Removes the account, its posts and their comments (by cascade), its comments elsewhere
+     * (off their posts' counts) and its sessions, all or nothing; its owner gives the password.
+     */
     async destroy(user: User, actor: Actor, currentPassword?: string): Promise<void> {
       if (actor.id === user.id) await checkPassword(user, currentPassword);
       await inTransaction(sequelize, async (transaction) => {
         await keepAnAdmin(user, transaction);
+        // The row lock holds off a comment being added by this account (its foreign key
+        // check waits for the lock, then fails) between counting its comments and the delete.
+        const locked = await User.findByPk(user.id, { attributes: ['id'], lock: transaction.LOCK.UPDATE, transaction });
+        if (!locked) throw new NotFoundError('We could not find that user.');
+        await deleteCommentsBy(sequelize, [user.id], transaction);
         await endSessions(user.id, transaction);
         await User.destroy({ where: { id: user.id }, transaction });
       });

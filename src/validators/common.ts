@@ -125,15 +125,20 @@ function queryString(chains: ValidationChain[]): RequestHandler {
 export const postListQuery = queryString(postListChains);
 /** The posts: where the list starts, or a search and its order. */
 export const postsIndexQuery = queryString([...postListChains, searchQuery, searchOrderQuery]);
+/** A post's page: where its comments start. */
+export const commentsQuery = queryString([postCursorQuery('after'), postCursorQuery('before')]);
 /** The people: where the list starts, or a search. */
 export const usersIndexQuery = queryString([...userListChains, searchQuery]);
 
-// Digits only, no sign or leading zero: one URL per post.
-export const idParam: ValidationChain = param('id')
-  .matches(/^[1-9][0-9]{0,9}$/)
-  .bail()
-  .isInt({ max: MAX_ID })
-  .toInt();
+// Digits only, no sign or leading zero: one URL per post (or comment).
+const idOf = (name: string): ValidationChain =>
+  param(name)
+    .matches(/^[1-9][0-9]{0,9}$/)
+    .bail()
+    .isInt({ max: MAX_ID })
+    .toInt();
+export const idParam: ValidationChain = idOf('id');
+export const commentIdParam: ValidationChain = idOf('commentId');
 // Any case in a URL: /users/Maya reaches maya.
 export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));
 // A mailed link's token: its form is checked where it is looked up, for the one page a bad link gets.

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContextOptions, Page, Response } from 'playwright-core';
-import { Post, User } from '../../src/models/index.js';
+import { type Comment, Post, User } from '../../src/models/index.js';
 import { hashToken } from '../../src/services/account-tokens.js';
 import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
-import { createPost, createUser } from '../support/factories.js';
+import { createComment, createPost, createUser } from '../support/factories.js';
+import { addComments } from '../support/sql.js';
 import type { BrowserGlobals, El } from '../support/dom.js';
 import { describeViolations, focused, loggedInState, randomUsername, severeViolations } from '../support/pages.js';
 
@@ -55,6 +56,7 @@ describe('accessibility', { skip: chromiumMissing }, () => {
   let member: User;
   let authorPost: Post;
   let ownPost: Post;
+  let memberComment: Comment;
   let memberState: BrowserContextOptions['storageState'];
   const searchWord = `kestrel${Math.random().toString(36).slice(2, 7)}`;
   // Links as a mail would carry them (only their hash is stored), for the pages they open.
@@ -82,6 +84,11 @@ describe('accessibility', { skip: chromiumMissing }, () => {
     });
     member = await createUser({ displayName: 'Grace Hopper' });
     ownPost = await createPost(b.db, member, { title: 'My own post', body: 'Written by *me*.' });
+    // A thread of two pages under the author's post, the member's comment on the second;
+    // and a comment under the member's own post, which they may delete.
+    await addComments(b.sql, authorPost.id, author.id, 55);
+    memberComment = await createComment(b.db, authorPost, member, 'Which engine, the first\nor the second?');
+    await createComment(b.db, ownPost, author, 'A fine post.');
     await createPost(b.db, member, { title: 'My draft', published: false });
     memberState = await loggedInState(b, member);
     await b.sql.query(
@@ -107,6 +114,12 @@ describe('accessibility', { skip: chromiumMissing }, () => {
     { name: 'posts page 2', who, status: 200, open: goto(() => '/posts?page=2') },
     { name: 'posts search', who, status: 200, open: goto(() => `/posts?q=${searchWord}`) },
     { name: 'a post', who, status: 200, open: goto(() => `/posts/${authorPost.id}`) },
+    {
+      name: 'a post’s later comments',
+      who,
+      status: 200,
+      open: goto(() => `/posts/${authorPost.id}/comments/${memberComment.id}`),
+    },
     { name: 'users index', who, status: 200, open: goto(() => '/users') },
     { name: 'a profile', who, status: 200, open: goto(() => `/users/${author.username}`) },
     { name: 'signup', who, status: 200, open: goto(() => '/signup') },
@@ -154,6 +167,15 @@ describe('accessibility', { skip: chromiumMissing }, () => {
         await page.goto(`${b.baseUrl}/password/reset/${resetToken}`);
         await page.getByLabel('New password').fill('short');
         return submit(page, 'Set the password');
+      },
+    },
+    {
+      name: 'a comment with errors',
+      who: 'member',
+      status: 422,
+      async open(page) {
+        await page.goto(`${b.baseUrl}/posts/${ownPost.id}`);
+        return submit(page, 'Post comment');
       },
     },
     {
@@ -210,6 +232,12 @@ describe('accessibility', { skip: chromiumMissing }, () => {
     { name: 'new post', who: 'member', status: 200, open: goto(() => '/posts/new') },
     { name: 'own post with its actions', who: 'member', status: 200, open: goto(() => `/posts/${ownPost.id}`) },
     { name: 'edit post', who: 'member', status: 200, open: goto(() => `/posts/${ownPost.id}/edit`) },
+    {
+      name: 'edit own comment',
+      who: 'member',
+      status: 200,
+      open: goto(() => `/posts/${authorPost.id}/comments/${memberComment.id}/edit`),
+    },
     { name: 'own profile', who: 'member', status: 200, open: goto(() => `/users/${member.username}`) },
     { name: 'edit own profile', who: 'member', status: 200, open: goto(() => `/users/${member.username}/edit`) },
     ...errorScenarios,

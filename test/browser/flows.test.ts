@@ -333,6 +333,50 @@ describe('browser flows', { skip: chromiumMissing }, () => {
         await page.waitForURL(`${b.baseUrl}/users/${author.username}`);
       });
 
+      test(`${js} › comment on a post, edit the comment, then the post's author deletes it › shown, marked edited, gone with the count`, async () => {
+        const flashes = new Flashes();
+        const author = await createUser({ displayName: `Author ${js}` });
+        const post = await createPost(b.db, author, { title: `Talk about this (${js})` });
+        const reader = await createUser({ displayName: `Reader ${js}` });
+        const page = await newPage();
+        await logIn(page, b.baseUrl, reader);
+        await page.goto(`${b.baseUrl}/posts/${post.id}`);
+        await page.getByText('No comments yet.').waitFor();
+
+        await page.getByLabel('Your comment').fill('A first thought.\n\n<em>Still</em> plain text.');
+        await page.getByRole('button', { name: 'Post comment' }).click();
+        await page.waitForURL(/\/posts\/\d+#comment-\d+$/);
+        await flashes.expect(page, 'Your comment is posted.');
+        const commentId = Number(/#comment-(\d+)$/.exec(page.url())?.[1]);
+        const comment = page.locator(`#comment-${commentId}`);
+        assert.equal(
+          await comment.locator('.comment-body').textContent(),
+          'A first thought.\n\n<em>Still</em> plain text.',
+        );
+        assert.equal(await page.getByRole('heading', { name: '1 comment', level: 2 }).count(), 1);
+
+        await comment.getByRole('link', { name: 'Edit your comment' }).click();
+        await page.getByRole('heading', { name: 'Edit your comment', level: 1 }).waitFor();
+        await page.getByLabel('Your comment').fill('A second thought.');
+        await page.getByRole('button', { name: 'Save comment' }).click();
+        await page.waitForURL(new RegExp(`/posts/${post.id}#comment-${commentId}$`));
+        await flashes.expect(page, 'Your comment is saved.');
+        assert.equal(await comment.locator('.comment-body').textContent(), 'A second thought.');
+        assert.match((await comment.locator('.meta').textContent()) ?? '', /edited/);
+
+        const owner = await newPage();
+        await logIn(owner, b.baseUrl, author);
+        await owner.goto(`${b.baseUrl}/posts/${post.id}`);
+        await owner.getByText(`Delete the comment by Reader ${js}…`).click();
+        await owner.getByRole('button', { name: 'Yes, delete this comment' }).click();
+        await owner.waitForURL(new RegExp(`/posts/${post.id}#comments-title$`));
+        await flashes.expect(owner, 'The comment was deleted.');
+        assert.equal(await owner.locator(`#comment-${commentId}`).count(), 0);
+        assert.equal((await Post.findByPk(post.id))?.commentsCount, 0);
+        assert.equal(await counterMismatches(b.sql), 0);
+        flashes.assertAll();
+      });
+
       test(`${js} › an admin deletes another member's post › gone for everyone, the author's counter drops`, async () => {
         const flashes = new Flashes();
         const author = await createUser();

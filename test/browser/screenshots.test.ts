@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BrowserContextOptions, Page, Response } from 'playwright-core';
 import type { Post, User } from '../../src/models/index.js';
 import { type BrowserApp, chromiumMissing, startBrowserApp } from '../support/chromium.js';
-import { createPost, createUser } from '../support/factories.js';
+import { createComment, createPost, createUser } from '../support/factories.js';
 import type { BrowserGlobals } from '../support/dom.js';
 import { loggedInState } from '../support/pages.js';
 
@@ -88,6 +88,13 @@ describe('screenshots', { skip: chromiumMissing }, () => {
       ].join('\n'),
     });
     const member = await createUser({ displayName: 'Grace Hopper' });
+    await createComment(b.db, post, member, 'Which of the notes did you find hardest to translate?');
+    await createComment(
+      b.db,
+      post,
+      author,
+      'Note G, by far: the table of operations for the Bernoulli numbers.\n\nIt took most of a summer.',
+    );
     memberState = await loggedInState(b, member);
   });
   after(async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { DomUtils } from 'htmlparser2';
 import { QueryTypes } from 'sequelize';
-import { Post, User } from '../../src/models/index.js';
+import { Comment, Post, User } from '../../src/models/index.js';
 import { useTestApp } from '../support/app.js';
 import { counterMismatches } from '../support/sql.js';
 import { type Reply } from '../support/http.js';
@@ -224,6 +224,36 @@ for (const [index, payload] of XSS_PAYLOADS.entries()) {
       assert.equal(deleted.status, 303);
       const flashed = await visit(browser, '/posts');
       assertShowsText(flashed.res.body, flashed.doc, `“${payload}” was deleted`, 'the flash after deleting');
+    });
+
+    test('in a comment › the thread shows it as text; the edit form and a refused form keep it safely', async () => {
+      const posted = await browser.submit(
+        'POST',
+        `/posts/${authorsPost.id}/comments`,
+        { body: payload },
+        { csrf: token },
+      );
+      assert.equal(posted.status, 303, `POST …/comments answered ${posted.status}`);
+      const comment = await Comment.findOne({ where: { postId: authorsPost.id, body: payload } });
+      assert.ok(comment, 'the comment was not stored as typed');
+      const thread = await visit(new Visitor(t), `/posts/${authorsPost.id}`);
+      assertShowsText(thread.res.body, thread.doc, payload, 'the thread');
+      const edit = await visit(browser, `/posts/${authorsPost.id}/comments/${comment.id}/edit`);
+      assertFieldValue(edit.doc, 'body', payload, 'the comment edit form');
+      // Too long: the post page again, with what was typed in the form.
+      const refused = await browser.submit(
+        'POST',
+        `/posts/${authorsPost.id}/comments`,
+        { body: `${payload}${' x'.repeat(2500)}` },
+        { csrf: token },
+      );
+      assert.equal(refused.status, 422);
+      assertFieldValue(
+        assertSafeHtml(refused.body, 'the refused comment'),
+        'body',
+        `${payload}${' x'.repeat(2500)}`,
+        'the 422',
+      );
     });
 
     test('in a search query and in URLs › the echo and the 404 pages are safe', async () => {

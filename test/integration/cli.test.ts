@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
-import { DEMO_POSTS, DEMO_USERS } from '../../seeders/data/demo-content.js';
+import { DEMO_COMMENTS, DEMO_POSTS, DEMO_USERS } from '../../seeders/data/demo-content.js';
 import { DEMO_ADMIN_USERNAME, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../../src/db/demo.js';
 import { migrate, pendingMigrations, runSeeders } from '../../src/db/migrator.js';
 import { createSequelize } from '../../src/db/sequelize.js';
@@ -242,6 +242,16 @@ describe('db:migrate:undo one step at a time', () => {
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
     [
+      '20261203000100-create-comments.ts',
+      'drops comments and posts.comments_count',
+      async (db) => {
+        assert.ok(!(await appTables(db)).includes('comments'), 'comments still there');
+        assert.ok(!(await columnsOf(db, 'posts')).includes('comments_count'), 'posts.comments_count still there');
+        // The migration before it is still in place.
+        assert.ok((await columnsOf(db, 'posts')).includes('rendered_with'));
+      },
+    ],
+    [
       '20261202000200-add-rendered-posts.ts',
       'drops the stored HTML, excerpt and renderer version of posts',
       async (db) => {
@@ -374,12 +384,14 @@ describe('db:migrate:undo one step at a time', () => {
 interface Counts {
   users: number;
   posts: number;
+  comments: number;
   demoUsers: number;
 }
 async function counts(db: Db): Promise<Counts> {
   return {
     users: await db.value<number>(`SELECT count(*)::int FROM users`),
     posts: await db.value<number>(`SELECT count(*)::int FROM posts`),
+    comments: await db.value<number>(`SELECT count(*)::int FROM comments`),
     demoUsers: await db.value<number>(`SELECT count(*)::int FROM users WHERE email LIKE $1`, [
       `%@${DEMO_EMAIL_DOMAIN}`,
     ]),
@@ -448,6 +460,17 @@ describe('db:seed:all on a migrated database', () => {
     assert.equal(counted, DEMO_POSTS.length);
   });
 
+  test('db:seed:all › adds the demo comments under published posts, after them, every comments_count exact', async () => {
+    const [row] = await db.rows<{ comments: number; early: number; counted: number }>(
+      `SELECT count(*)::int AS comments,
+              count(*) FILTER (WHERE c.created_at <= p.published_at OR NOT p.published)::int AS early,
+              (SELECT sum(comments_count)::int FROM posts) AS counted
+         FROM comments c JOIN posts p ON p.id = c.post_id`,
+    );
+    assert.deepEqual(row, { comments: DEMO_COMMENTS.length, early: 0, counted: DEMO_COMMENTS.length });
+    assert.equal(await counterMismatches(db.pool), 0);
+  });
+
   test('db:seed:all › the admin’s password hash verifies the demo password, and only it', async () => {
     const hash = await db.value<string>(`SELECT password_hash FROM users WHERE username = $1`, [DEMO_ADMIN_USERNAME]);
     assert.match(hash, /^\$argon2id\$/);
@@ -475,9 +498,22 @@ describe('db:seed:all on a migrated database', () => {
          ('real-session', json_build_object('userId', $2::int, 'cookie', '{}'::json), now() + interval '1 day')`,
       [DEMO_ADMIN_USERNAME, realId],
     );
+    // A demo person's comment under the real post leaves its count; the real person's
+    // comment under a demo post goes with that post.
+    const realPost = await db.value<number>(`SELECT id FROM posts WHERE author_id = $1`, [realId]);
+    await db.rows(
+      `WITH added AS (
+         INSERT INTO comments (post_id, author_id, body)
+         VALUES ($1, (SELECT id FROM users WHERE username = $2), 'From the demo admin'),
+                ((SELECT id FROM posts WHERE published AND author_id <> $3 LIMIT 1), $3, 'From the real person')
+         RETURNING post_id)
+       UPDATE posts SET comments_count = comments_count + 1 WHERE id IN (SELECT post_id FROM added)`,
+      [realPost, DEMO_ADMIN_USERNAME, realId],
+    );
     const realRow = await rowOf(db, realId);
     await cliOk(db.url, 'db:seed:undo:all');
-    assert.deepEqual(await counts(db), { users: 1, posts: 1, demoUsers: 0 });
+    assert.deepEqual(await counts(db), { users: 1, posts: 1, comments: 0, demoUsers: 0 });
+    assert.equal(await db.value<number>(`SELECT comments_count FROM posts WHERE id = $1`, [realPost]), 0);
     assert.deepEqual(await rowOf(db, realId), realRow);
     assert.equal(await db.value<number>(`SELECT author_id FROM posts`), realId);
     assert.deepEqual(
@@ -491,6 +527,7 @@ describe('db:seed:all on a migrated database', () => {
     assert.deepEqual(await counts(db), {
       users: DEMO_USERS.length + 1,
       posts: DEMO_POSTS.length + 1,
+      comments: DEMO_COMMENTS.length,
       demoUsers: DEMO_USERS.length,
     });
     assert.equal(await counterMismatches(db.pool), 0);
@@ -512,6 +549,7 @@ describe('rebuilding a database: db:migrate:undo:all, db:migrate, db:seed:all', 
     assert.deepEqual(await counts(db), {
       users: DEMO_USERS.length,
       posts: DEMO_POSTS.length,
+      comments: DEMO_COMMENTS.length,
       demoUsers: DEMO_USERS.length,
     });
     assert.equal(await counterMismatches(db.pool), 0);
@@ -546,7 +584,7 @@ describe('db:seed:all beside a real account named like a demo account', () => {
 
   test(`a real user "${DEMO_ADMIN_USERNAME}" › db:seed:undo:all keeps them and their posts`, async () => {
     await cliOk(db.url, 'db:seed:undo:all');
-    assert.deepEqual(await counts(db), { users: 1, posts: 2, demoUsers: 0 });
+    assert.deepEqual(await counts(db), { users: 1, posts: 2, comments: 0, demoUsers: 0 });
     assert.deepEqual(await rowOf(db, realAdmin), realRow);
   });
 });

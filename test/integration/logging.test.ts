@@ -11,7 +11,7 @@ import { createLogger } from '../../src/observability/logging.js';
 import { createTestDatabase, serveApp, type Served, TEST_POOL, type TestDatabase } from '../support/app.js';
 import { csrfTokenIn, findCsrfToken, Visitor } from '../support/browser.js';
 import { type Reply, send } from '../support/http.js';
-import { createPost, createUser, PASSWORD } from '../support/factories.js';
+import { createComment, createPost, createUser, PASSWORD } from '../support/factories.js';
 
 type Line = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -208,7 +208,7 @@ describe('security events', () => {
     );
   });
 
-  test("an admin changes a role, deletes someone's post and account › role_changed, post_deleted, account_deleted, sessions_ended", async () => {
+  test("an admin changes a role, deletes someone's comment, post and account › role_changed, comment_deleted, post_deleted, account_deleted, sessions_ended", async () => {
     lines = [];
     const admin = await createUser({ role: 'admin' });
     const member = await createUser();
@@ -226,6 +226,14 @@ describe('security events', () => {
     assert.deepEqual(
       [role?.actorId, role?.target, role?.from, role?.to],
       [admin.id, { user: member.id }, 'member', 'admin'],
+    );
+
+    const comment = await createComment(db, post, member, 'Off topic');
+    res = await browser.submit('DELETE', `/posts/${post.id}/comments/${comment.id}`);
+    assert.equal(res.status, 303, res.body);
+    assert.deepEqual(
+      events('comment_deleted').map((event) => [event.actorId, event.target]),
+      [[admin.id, { post: post.id, comment: comment.id, author: member.id }]],
     );
 
     res = await browser.submit('DELETE', `/posts/${post.id}`);

@@ -8,7 +8,7 @@ import type { User } from '../../src/models/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Visitor } from '../support/browser.js';
 import { createPost, createUser } from '../support/factories.js';
-import { scalar } from '../support/sql.js';
+import { addComments, scalar } from '../support/sql.js';
 
 let t: TestApp;
 /** Statements the app ran through Sequelize, and through the session store's pool. */
@@ -53,15 +53,17 @@ interface Budgeted {
 
 let writer: User;
 let reader: User;
+/** A post with many comments: 60, then 1,000 with 10× the data. */
+let commented: number;
 const nextLink = async (url: string): Promise<string> => {
   const res = await new Visitor(t).get(url);
   const next = /href="([^"]+)" rel="next"/.exec(res.body)?.[1];
   assert.ok(next, `no next link on ${url}`);
-  return next.replace(/&amp;/g, '&');
+  return next.replace(/&amp;/g, '&').replace(/#.*$/, '');
 };
 const postOf = async (user: User): Promise<number> => {
   const [row] = await t.db.sequelize.query<{ id: number }>(
-    `SELECT id FROM posts WHERE author_id = $1 AND published ORDER BY id LIMIT 1`,
+    `SELECT id FROM posts WHERE author_id = $1 AND published AND comments_count = 0 ORDER BY id LIMIT 1`,
     { bind: [user.id], type: 'SELECT' as never },
   );
   return row!.id;
@@ -76,7 +78,11 @@ const ANONYMOUS: Budgeted[] = [
   // the planner how many posts hold its words, then searches: 5 statements with BEGIN and
   // COMMIT.
   { name: 'posts search', url: () => '/posts?q=budget', budget: 5 },
+  // Without comments: their count says so, and they are not read.
   { name: 'one post', url: async () => `/posts/${await postOf(writer)}`, budget: 1 },
+  // The post with its author, then a page of its comments with theirs.
+  { name: 'a post with comments', url: () => `/posts/${commented}`, budget: 2 },
+  { name: 'a post with comments, next page', url: () => nextLink(`/posts/${commented}`), budget: 2 },
   { name: 'site feed', url: () => '/posts.atom', budget: 1 },
   { name: 'users', url: () => '/users', budget: 1 },
   { name: 'users search', url: () => '/users?q=budget', budget: 1 },
@@ -124,6 +130,8 @@ describe('statements per page', () => {
     writer = await createUser({ displayName: 'Budget writer' });
     reader = await createUser({ displayName: 'Budget reader' });
     readerBrowser = await Visitor.loggedIn(t, reader);
+    commented = (await createPost(t.db, writer, { title: 'Much discussed' })).id;
+    await addComments(t.sql, commented, reader.id, 60);
     await addPosts(3, 8);
     const measureBoth = async (): Promise<typeof small> => ({
       anonymous: await measureAll(ANONYMOUS, () => Promise.resolve(new Visitor(t))),
@@ -132,6 +140,7 @@ describe('statements per page', () => {
     small = await measureBoth();
     // Ten times the authors and posts: an N+1 would run more statements now.
     await addPosts(30, 8);
+    await addComments(t.sql, commented, reader.id, 940, new Date(Date.UTC(2026, 1, 1)));
     large = await measureBoth();
   });
 

@@ -87,6 +87,7 @@ export const TEST_APP_CONFIG: AppConfig = {
   signupLimitPerIp: 100_000,
   resetLimitPerIp: 100_000,
   mailLimitPerAddress: 100_000,
+  commentLimitPerAccount: 100_000,
   // Tests read their writes at once, also as anonymous visitors; page-cache.test.ts turns it on.
   pageCacheMs: 0,
   databaseReplicaUrls: [],

@@ -1,9 +1,10 @@
 // Users and posts made straight in a test's database; PASSWORD logs any of the users in.
 import crypto from 'node:crypto';
 import type { Database } from '../../src/db/database.js';
-import { Post, User } from '../../src/models/index.js';
+import { Comment, Post, User } from '../../src/models/index.js';
 import type { Role } from '../../src/models/user.model.js';
 import { hashPassword } from '../../src/services/passwords.js';
+import { createCommentsService } from '../../src/services/comments.service.js';
 import { createPostsService } from '../../src/services/posts.service.js';
 
 export const PASSWORD = 'a-good-long-password';
@@ -50,6 +51,11 @@ export async function createPost(
   });
   if (overrides.publishedAt && post.published) await post.update({ publishedAt: overrides.publishedAt });
   return post;
+}
+
+/** A comment written through the service, so the post's counter stays exact. */
+export function createComment(db: Database, post: Post, author: User, body?: string): Promise<Comment> {
+  return createCommentsService(db.sequelize).create(post.id, author.id, body ?? `A comment ${hex()}`);
 }
 
 /** A valid profile form for `user`, as its edit page would send it unchanged. */

@@ -1,4 +1,4 @@
-// Direct SQL behind the app's back: a small pool, scalars, the posts_count invariant, users, locks, connections.
+// Direct SQL behind the app's back: a small pool, scalars, the counters' invariants, users, comments, locks, connections.
 import pg from 'pg';
 import { hashPassword } from '../../src/services/passwords.js';
 import { PASSWORD } from './factories.js';
@@ -26,11 +26,36 @@ export function sessionsOf(db: pg.Pool, userId: number): Promise<number> {
   return scalar<number>(db, 'SELECT count(*)::int FROM sessions WHERE user_id = $1', [userId]);
 }
 
-/** Users whose posts_count differs from their number of posts (the invariant says none). */
+/**
+ * Counters that differ from what they count (the invariants say none): users whose
+ * posts_count is not their number of posts, and posts whose comments_count is not theirs.
+ */
 export function counterMismatches(db: pg.Pool): Promise<number> {
   return scalar<number>(
     db,
-    `SELECT count(*)::int FROM users u WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id)`,
+    `SELECT (SELECT count(*) FROM users u
+              WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id))::int
+          + (SELECT count(*) FROM posts p
+              WHERE p.comments_count <> (SELECT count(*) FROM comments c WHERE c.post_id = p.id))::int`,
+  );
+}
+
+/** `count` comments by `authorId` under `postId`, a second apart from `from`, counted: one statement. */
+export async function addComments(
+  db: pg.Pool,
+  postId: number,
+  authorId: number,
+  count: number,
+  from = new Date(Date.UTC(2026, 0, 1)),
+): Promise<void> {
+  await db.query(
+    `WITH added AS (
+       INSERT INTO comments (post_id, author_id, body, created_at, updated_at)
+       SELECT $1, $2, 'Comment number ' || n, $4::timestamptz + n * interval '1 second', $4::timestamptz + n * interval '1 second'
+         FROM generate_series(1, $3) AS n
+       RETURNING 1)
+     UPDATE posts SET comments_count = comments_count + (SELECT count(*) FROM added) WHERE id = $1`,
+    [postId, authorId, count, from],
   );
 }
 

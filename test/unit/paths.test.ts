@@ -85,6 +85,25 @@ describe('paths', () => {
     assert.deepEqual(matchRoute(routes.posts.edit, paths.posts.edit(2147483647)), { id: '2147483647' });
   });
 
+  test('posts.show with a query › the post route, then the encoded query', () => {
+    const url = paths.posts.show(42, { after: '1795264215123456-7', before: undefined });
+    assert.equal(url, '/posts/42?after=1795264215123456-7');
+    assert.deepEqual(matchRoute(routes.posts.show, url), { id: '42' });
+  });
+
+  test('comments › the post and comment ids in their routes; in the thread, at the comment’s anchor', () => {
+    assert.equal(paths.comments.create(42), '/posts/42/comments');
+    assert.deepEqual(matchRoute(routes.posts.comments, paths.comments.create(42)), { id: '42' });
+    assert.equal(paths.comments.show(42, 7), '/posts/42/comments/7');
+    assert.deepEqual(matchRoute(routes.comments.show, paths.comments.show(42, 7)), { id: '42', commentId: '7' });
+    assert.equal(paths.comments.edit(42, 7), '/posts/42/comments/7/edit');
+    assert.deepEqual(matchRoute(routes.comments.edit, paths.comments.edit(42, 7)), { id: '42', commentId: '7' });
+    assert.equal(matchRoute(routes.comments.show, paths.comments.edit(42, 7)), undefined);
+    assert.equal(paths.comments.inThread(42, 7), '/posts/42#comment-7');
+    assert.equal(paths.comments.inThread(42, 7, {}), '/posts/42#comment-7');
+    assert.equal(paths.comments.inThread(42, 77, { after: '1-50' }), '/posts/42?after=1-50#comment-77');
+  });
+
   test('users.index › the users route, query values encoded, empty ones dropped', () => {
     assert.equal(paths.users.index(), '/users');
     const url = paths.users.index({ q: 'ann b%', before: 'ann_b', page: undefined });
@@ -149,6 +168,8 @@ describe('routes and paths', () => {
         typeof value === 'object' && value !== null ? leaves(value as object, `${prefix}${key}.`) : [`${prefix}${key}`],
       );
     assert.deepEqual(leaves(routes).sort(), [
+      'comments.edit',
+      'comments.show',
       'email.confirm',
       'email.resend',
       'home',
@@ -156,6 +177,7 @@ describe('routes and paths', () => {
       'logout',
       'password.forgot',
       'password.reset',
+      'posts.comments',
       'posts.edit',
       'posts.feed',
       'posts.index',
@@ -170,6 +192,10 @@ describe('routes and paths', () => {
       'users.show',
     ]);
     assert.deepEqual(leaves(paths).sort(), [
+      'comments.create',
+      'comments.edit',
+      'comments.inThread',
+      'comments.show',
       'email.confirm',
       'email.resend',
       'favicon',

@@ -59,6 +59,52 @@ describe('can.editPost', () => {
   });
 });
 
+describe('can.comment', () => {
+  test('a published post › anyone logged in', () => {
+    assert.deepEqual(
+      decide((actor) => can.comment(actor, published)),
+      { anonymous: false, owner: true, member: true, admin: true },
+    );
+  });
+
+  test('a draft › no one, not even its author', () => {
+    assert.deepEqual(
+      decide((actor) => can.comment(actor, draft)),
+      { anonymous: false, owner: false, member: false, admin: false },
+    );
+  });
+});
+
+// The owner wrote the comment; the post is another member's.
+const comment = { authorId: OWNER_ID };
+const postOfAnother = { authorId: 4 };
+
+describe('can.editComment', () => {
+  test('a comment › only its writer, not an admin', () => {
+    assert.deepEqual(
+      decide((actor) => can.editComment(actor, comment)),
+      { anonymous: false, owner: true, member: false, admin: false },
+    );
+  });
+
+  test('a comment under their own post › still not the post’s author', () => {
+    assert.equal(can.editComment({ id: 4, role: 'member' }, comment), false);
+  });
+});
+
+describe('can.deleteComment', () => {
+  test('a comment under another’s post › its writer and admins', () => {
+    assert.deepEqual(
+      decide((actor) => can.deleteComment(actor, comment, postOfAnother)),
+      { anonymous: false, owner: true, member: false, admin: true },
+    );
+  });
+
+  test('a comment under their own post › the post’s author too', () => {
+    assert.equal(can.deleteComment({ id: 4, role: 'member' }, comment, postOfAnother), true);
+  });
+});
+
 describe('can.editUser', () => {
   test('an account › only its owner and admins', () => {
     assert.deepEqual(
@@ -112,6 +158,9 @@ describe('can', () => {
     assert.deepEqual(Object.keys(can).sort(), [
       'changePassword',
       'changeRole',
+      'comment',
+      'deleteComment',
+      'editComment',
       'editPost',
       'editUser',
       'seeEmails',

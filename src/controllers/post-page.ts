@@ -1,0 +1,61 @@
+import type { Request, Response } from 'express';
+import { paths } from '../paths.js';
+import { htmlOf } from '../rendering/markdown.js';
+import type { CommentsService } from '../services/comments.service.js';
+import type { PageQuery, Position } from '../services/pagination.js';
+import type { PostsService } from '../services/posts.service.js';
+import { can } from '../services/policies.js';
+import { type FieldErrors, urlData } from '../validators/common.js';
+import { NotFoundError } from '../errors.js';
+
+type ShownPost = Awaited<ReturnType<PostsService['findVisible']>>;
+
+/** The comment form as it was sent back: what was typed and what is wrong with it. */
+export interface CommentFormView {
+  body: string;
+  errors: FieldErrors;
+}
+
+/**
+ * A post's page: the post, a page of its comments (where ?after or ?before says), and the
+ * comment form, with what `req.user` may do to each. Shown by GET /posts/:id, and again with
+ * `status` by a comment that could not be posted.
+ */
+export async function renderPostPage(
+  req: Request,
+  res: Response,
+  comments: CommentsService,
+  post: ShownPost,
+  form: { status: number; view: CommentFormView } = { status: 200, view: { body: '', errors: {} } },
+): Promise<void> {
+  const position = form.status === 200 ? threadPosition(req) : {};
+  const thread = await comments.thread(post.id, post.commentsCount, position);
+  const viewer = req.user;
+  res.status(form.status).render('posts/show', {
+    title: post.title,
+    post,
+    html: htmlOf(post),
+    canEdit: can.editPost(viewer, post),
+    canComment: can.comment(viewer, post),
+    thread: {
+      ...thread,
+      items: thread.items.map((comment) => {
+        const ofComment = { authorId: comment.author.id };
+        return {
+          ...comment,
+          canEdit: can.editComment(viewer, ofComment),
+          canDelete: can.deleteComment(viewer, ofComment, post),
+        };
+      }),
+    },
+    commentsPage: (query: PageQuery) => `${paths.posts.show(post.id, query)}#comments-title`,
+    commentForm: form.view,
+  });
+}
+
+/** Where the page's comments start: ?after or ?before a comment's cursor, not both. */
+function threadPosition(req: Request): Position {
+  const { after, before } = urlData<Position>(req);
+  if (after !== undefined && before !== undefined) throw new NotFoundError();
+  return { after, before };
+}
