@@ -6,6 +6,7 @@ import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
 import { createCommentsController } from './controllers/comments.controller.js';
 import { createPostsController } from './controllers/posts.controller.js';
+import { createTagsController } from './controllers/tags.controller.js';
 import { createUsersController } from './controllers/users.controller.js';
 import type { Database } from './db/database.js';
 import { type ClusterMetrics, createMetrics } from './observability/metrics.js';
@@ -34,11 +35,13 @@ import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
 import { commentsRouter } from './routes/comments.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
+import { tagsRouter } from './routes/tags.routes.js';
 import { usersRouter } from './routes/users.routes.js';
 import { createCommentsService } from './services/comments.service.js';
 import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
 import { createSharedReads } from './services/shared-reads.js';
+import { createTagsService } from './services/tags.service.js';
 import { createUsersService, SESSION_USER_COLUMNS } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './rendering/views.js';
 
@@ -109,6 +112,7 @@ export function createApp(deps: AppDeps): Express {
   const limits = createRateLimits(db.sequelize, config);
   app.use(postsRouter(createPostsController(posts, comments, search, shared, config)));
   app.use(commentsRouter(createCommentsController(posts, comments), limits));
+  app.use(tagsRouter(createTagsController(createTagsService(db.sequelize), posts, config)));
   app.use(usersRouter(createUsersController(users, posts, config)));
   app.use(accountsRouter(createAccountsController(users, config, afterResponse(lifecycle)), limits));
 

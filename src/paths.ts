@@ -44,6 +44,11 @@ export const routes = {
     show: '/posts/:id/comments/:commentId',
     edit: '/posts/:id/comments/:commentId/edit',
   },
+  tags: {
+    index: '/tags',
+    show: '/tags/:name',
+    feed: '/tags/:name/posts.atom',
+  },
   users: {
     index: '/users',
     show: '/users/:username',
@@ -106,6 +111,11 @@ export const paths = {
     /** The comment where it is shown: its post's page (`query`: the thread's page), at the comment. */
     inThread: (postId: number, commentId: number, query?: Query) =>
       `${withQuery(fill(routes.posts.show, { id: postId }), query)}#comment-${commentId}`,
+  },
+  tags: {
+    index: (query?: Query) => withQuery(routes.tags.index, query),
+    show: (name: string, query?: Query) => withQuery(fill(routes.tags.show, { name }), query),
+    feed: (name: string) => fill(routes.tags.feed, { name }),
   },
   users: {
     index: (query?: Query) => withQuery(routes.users.index, query),

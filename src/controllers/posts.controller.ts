@@ -10,7 +10,7 @@ import { type PostSearch, RECENT_WINDOW, RELEVANCE_POOL } from '../services/post
 import type { PostsService } from '../services/posts.service.js';
 import type { SharedReads } from '../services/shared-reads.js';
 import { type FieldErrors, fieldErrors, formData, listQuery, urlData } from '../validators/common.js';
-import type { PostForm } from '../validators/posts.validator.js';
+import { type PostForm, postInput } from '../validators/posts.validator.js';
 import { saveForm, typedValues } from './form.js';
 import { renderPostPage } from './post-page.js';
 
@@ -20,6 +20,8 @@ interface FormView {
   title: string;
   body: string;
   published: boolean;
+  /** As typed: names separated by commas. */
+  tags: string;
 }
 
 const FEED_ENTRIES = 20;
@@ -50,7 +52,7 @@ export function createPostsController(
   function typedPost(req: Request): FormView {
     // The published chain has already turned the checkbox into a boolean.
     return {
-      ...typedValues(req, ['title', 'body'] as const),
+      ...typedValues(req, ['title', 'body', 'tags'] as const),
       published: (req.body as { published?: unknown } | undefined)?.published === true,
     };
   }
@@ -100,32 +102,39 @@ export function createPostsController(
     index: async (req: Request, res: Response): Promise<void> => {
       const { position, q, searchError } = listQuery(req);
       if (q === undefined) {
+        // A tag's search box sent empty: that tag's page.
+        const { tag } = urlData<{ tag?: string }>(req);
+        if (tag) {
+          res.redirect(302, paths.tags.show(tag));
+          return;
+        }
         const result = await shared.read(`posts ${JSON.stringify(position)}`, req.session.lastWriteAt, () =>
           posts.listPublished(position),
         );
         res.render('posts/index', { title: 'Posts', result, q });
         return;
       }
-      const { order } = urlData<{ order?: 'newest' }>(req);
-      const locals = { q, order, recentWindow: RECENT_WINDOW, relevancePool: RELEVANCE_POOL };
+      const { order, tag } = urlData<{ order?: 'newest'; tag?: string }>(req);
+      const locals = { q, order, tag, recentWindow: RECENT_WINDOW, relevancePool: RELEVANCE_POOL };
       if (searchError) {
         res.status(422).render('posts/search', { ...locals, title: 'Search posts', searchError });
         return;
       }
       // Best matches page by number, newest first by cursor.
       if (!order && (position.after ?? position.before) !== undefined) throw new NotFoundError();
-      const result = await search.search(q, order ?? 'relevance', position);
-      res.render('posts/search', { ...locals, title: `Posts matching “${q}”`, result });
+      const result = await search.search(q, order ?? 'relevance', position, tag);
+      const title = tag ? `Posts tagged “${tag}” matching “${q}”` : `Posts matching “${q}”`;
+      res.render('posts/search', { ...locals, title, result });
     },
 
     new: (_req: Request, res: Response): void => {
-      renderForm(res, 200, { values: { title: '', body: '', published: true } });
+      renderForm(res, 200, { values: { title: '', body: '', published: true, tags: '' } });
     },
 
     create: async (req: Request, res: Response): Promise<void> => {
       if (previewOnly(req, res)) return;
       const post = await saveForm(req, showForm(req, res), () =>
-        posts.create(currentUser(req).id, formData<PostForm>(req)),
+        posts.create(currentUser(req).id, postInput(formData<PostForm>(req))),
       );
       if (!post) return;
       req.flash('success', post.published ? 'Your post is published.' : 'Your draft is saved.');
@@ -141,14 +150,17 @@ export function createPostsController(
     edit: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
-      renderForm(res, 200, { post, values: { title: post.title, body: post.body, published: post.published } });
+      const tags = (post.tags ?? []).map((tag) => tag.name).join(', ');
+      renderForm(res, 200, { post, values: { title: post.title, body: post.body, published: post.published, tags } });
     },
 
     update: async (req: Request, res: Response): Promise<void> => {
       const { id } = urlData<{ id: number }>(req);
       const post = await posts.findEditable(id, currentUser(req));
       if (previewOnly(req, res, post)) return;
-      const saved = await saveForm(req, showForm(req, res, post), () => posts.update(post, formData<PostForm>(req)));
+      const saved = await saveForm(req, showForm(req, res, post), () =>
+        posts.update(post, postInput(formData<PostForm>(req))),
+      );
       if (!saved) return;
       req.flash('success', 'Your changes are saved.');
       res.redirect(303, paths.posts.show(post.id));

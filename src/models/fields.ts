@@ -11,6 +11,11 @@ export type ProfileLink = (typeof PROFILE_LINKS)[number];
 /** 3 to 30 of a-z, 0-9 and _, stored lowercase. */
 export const USERNAME_PATTERN = /^[a-z0-9_]{3,30}$/;
 
+/** A tag: 1 to 30 of a-z, 0-9 and -. */
+export const TAG_PATTERN = /^[a-z0-9-]{1,30}$/;
+/** The most tags a post carries. */
+export const MAX_TAGS = 5;
+
 /** The most characters each text field holds. */
 export const MAX_LENGTH = {
   username: 30,
@@ -21,4 +26,5 @@ export const MAX_LENGTH = {
   title: 200,
   body: 100_000,
   comment: 5000,
+  tag: 30,
 } as const;

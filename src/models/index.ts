@@ -3,9 +3,10 @@ import { AccountToken } from './account-token.model.js';
 import { Comment } from './comment.model.js';
 import { OutboxMail } from './outbox-mail.model.js';
 import { Post } from './post.model.js';
+import { PostTag, Tag } from './tag.model.js';
 import { User } from './user.model.js';
 
-export { AccountToken, Comment, OutboxMail, Post, User };
+export { AccountToken, Comment, OutboxMail, Post, PostTag, Tag, User };
 
 export interface Models {
   User: typeof User;
@@ -13,6 +14,8 @@ export interface Models {
   AccountToken: typeof AccountToken;
   OutboxMail: typeof OutboxMail;
   Comment: typeof Comment;
+  Tag: typeof Tag;
+  PostTag: typeof PostTag;
 }
 
 export function initModels(sequelize: Sequelize): void {
@@ -21,12 +24,16 @@ export function initModels(sequelize: Sequelize): void {
   AccountToken.initModel(sequelize);
   OutboxMail.initModel(sequelize);
   Comment.initModel(sequelize);
+  Tag.initModel(sequelize);
+  PostTag.initModel(sequelize);
   User.hasMany(Post, { as: 'posts', foreignKey: { name: 'authorId', allowNull: false }, onDelete: 'CASCADE' });
   Post.belongsTo(User, { as: 'author', foreignKey: { name: 'authorId', allowNull: false } });
   Post.hasMany(Comment, { as: 'comments', foreignKey: { name: 'postId', allowNull: false }, onDelete: 'CASCADE' });
   Comment.belongsTo(Post, { as: 'post', foreignKey: { name: 'postId', allowNull: false } });
   User.hasMany(Comment, { as: 'comments', foreignKey: { name: 'authorId', allowNull: false }, onDelete: 'CASCADE' });
   Comment.belongsTo(User, { as: 'author', foreignKey: { name: 'authorId', allowNull: false } });
+  Post.belongsToMany(Tag, { through: PostTag, as: 'tags', foreignKey: 'postId', otherKey: 'tagId' });
+  Tag.belongsToMany(Post, { through: PostTag, as: 'posts', foreignKey: 'tagId', otherKey: 'postId' });
   User.hasMany(AccountToken, { foreignKey: { name: 'userId', allowNull: false }, onDelete: 'CASCADE' });
   AccountToken.belongsTo(User, { as: 'user', foreignKey: { name: 'userId', allowNull: false } });
 }
@@ -36,8 +43,10 @@ export function initModels(sequelize: Sequelize): void {
  * and take the models from it, one way for both.
  */
 export function modelsOf(sequelize: Sequelize): Models {
-  const { User: user, Post: post, AccountToken: token, OutboxMail: mail, Comment: comment } = sequelize.models;
-  if (!user || !post || !token || !mail || !comment) {
+  const models = sequelize.models;
+  const { User: user, Post: post, AccountToken: token, OutboxMail: mail, Comment: comment, Tag: tag } = models;
+  const { PostTag: postTag } = models;
+  if (!user || !post || !token || !mail || !comment || !tag || !postTag) {
     throw new Error('the models are not initialised on this Sequelize instance (initModels)');
   }
   return {
@@ -46,5 +55,7 @@ export function modelsOf(sequelize: Sequelize): Models {
     AccountToken: token as typeof AccountToken,
     OutboxMail: mail as typeof OutboxMail,
     Comment: comment as typeof Comment,
+    Tag: tag as typeof Tag,
+    PostTag: postTag as typeof PostTag,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  type BelongsToManySetAssociationsMixin,
   type CreationOptional,
   DataTypes,
   type ForeignKey,
@@ -9,11 +10,12 @@ import {
   type Sequelize,
 } from 'sequelize';
 import { MAX_LENGTH } from './fields.js';
+import type { Tag } from './tag.model.js';
 import type { User } from './user.model.js';
 
 export class Post extends Model<
-  InferAttributes<Post, { omit: 'author' }>,
-  InferCreationAttributes<Post, { omit: 'author' }>
+  InferAttributes<Post, { omit: 'author' | 'tags' }>,
+  InferCreationAttributes<Post, { omit: 'author' | 'tags' }>
 > {
   declare id: CreationOptional<number>;
   declare authorId: ForeignKey<User['id']>;
@@ -31,6 +33,8 @@ export class Post extends Model<
   declare updatedAt: CreationOptional<Date>;
 
   declare author?: NonAttribute<User>;
+  declare tags?: NonAttribute<Tag[]>;
+  declare setTags: BelongsToManySetAssociationsMixin<Tag, number>;
 
   static initModel(sequelize: Sequelize): void {
     Post.init(

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ejs from 'ejs';
-import { MAX_LENGTH } from '../models/fields.js';
+import { MAX_LENGTH, MAX_TAGS } from '../models/fields.js';
 import { paths } from '../paths.js';
 
 export const VIEWS_DIR = path.resolve(__dirname, '../../views');
@@ -137,6 +137,7 @@ function postSummary(post: ListedPost, options: { showAuthor?: boolean } = {}): 
 export const viewHelpers = {
   // Forms' maxlength attributes: the same limits the validators and columns hold.
   maxLength: MAX_LENGTH,
+  maxTags: MAX_TAGS,
   timeTag,
   highlighted,
   postSummary,

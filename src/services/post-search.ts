@@ -118,30 +118,49 @@ function toHit(row: HitRow): SearchHit {
 /**
  * The posts searched, as p: the published ones matching $1 found through the GIN index (the
  * subquery fences the planner off from walking the date index instead), or the newest
- * RECENT_WINDOW published posts, read through the date index.
+ * RECENT_WINDOW published posts, read through the date index. Narrowed to a tag: those of
+ * the matches that carry it, or the tag's newest RECENT_WINDOW, read through its own date
+ * index. (The tag's id is the database's own integer, written into the text.)
  */
-function searchedPosts(recentOnly: boolean): string {
-  return recentOnly
-    ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${RECENT_WINDOW}) p`
-    : '(SELECT * FROM posts WHERE published AND search_vector @@ $1::tsquery OFFSET 0) p';
+function searchedPosts(recentOnly: boolean, tagId: number | undefined): string {
+  const tag = tagId === undefined ? undefined : Math.trunc(tagId);
+  if (recentOnly) {
+    return tag === undefined
+      ? `(SELECT * FROM posts WHERE published ORDER BY published_at DESC, id DESC LIMIT ${RECENT_WINDOW}) p`
+      : `(SELECT posts.* FROM post_tags pt JOIN posts ON posts.id = pt.post_id
+           WHERE pt.tag_id = ${tag} AND pt.published_at IS NOT NULL
+           ORDER BY pt.published_at DESC, pt.post_id DESC LIMIT ${RECENT_WINDOW}) p`;
+  }
+  const tagged =
+    tag === undefined
+      ? ''
+      : ` AND EXISTS (SELECT 1 FROM post_tags pt WHERE pt.post_id = posts.id AND pt.tag_id = ${tag})`;
+  return `(SELECT * FROM posts WHERE published AND search_vector @@ $1::tsquery${tagged} OFFSET 0) p`;
 }
 
 function isTimeout(error: unknown): boolean {
   return error instanceof DatabaseError && (error.parent as { code?: string } | undefined)?.code === QUERY_CANCELED;
 }
 
+/** No result: a first page with nothing on it, and no later page (a 404 past the first). */
+function emptyPage(order: SearchOrder, position: Position): Page<SearchHit> {
+  return order === 'relevance'
+    ? numberedPage<SearchHit>([], position.page ?? 1)
+    : keysetPage<SearchHit>([], position, (hit) => hit.cursor);
+}
+
 export function createPostSearch(sequelize: Sequelize, posts: PostsService, options: { timeoutMs: number }) {
   /** One page by relevance: the newest RELEVANCE_POOL matches ranked, title matches first. */
   async function byRelevance(
     query: string,
-    recentOnly: boolean,
+    searched: string,
     page: number,
     transaction: Transaction,
   ): Promise<Page<SearchHit>> {
     const rows = await sequelize.query<HitRow>(
       `WITH pool AS MATERIALIZED (
          SELECT p.id, p.published_at
-           FROM ${searchedPosts(recentOnly)}
+           FROM ${searched}
           WHERE p.published AND p.search_vector @@ $1::tsquery
           ORDER BY p.published_at DESC, p.id DESC
           LIMIT ${RELEVANCE_POOL}
@@ -184,12 +203,23 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
     return upperBound(candidates, (lexeme) => estimates.get(lexeme) ?? Number.POSITIVE_INFINITY) > INDEX_CANDIDATES;
   }
 
+  /** The id of the tag named `name`, or null when there is none. */
+  async function tagIdOf(name: string, transaction: Transaction): Promise<number | null> {
+    const [found] = await sequelize.query<{ id: number }>('SELECT id FROM tags WHERE name = $1', {
+      bind: [name],
+      type: QueryTypes.SELECT,
+      transaction,
+    });
+    return found?.id ?? null;
+  }
+
   return {
     /**
      * Published posts matching `q` (words, "phrases", or, -word), a page of them with
-     * their snippets. Throws SearchTimeoutError when the search outlasts its timeout.
+     * their snippets; only those tagged `tag` when given (none when no post ever had it).
+     * Throws SearchTimeoutError when the search outlasts its timeout.
      */
-    async search(q: string, order: SearchOrder, position: Position): Promise<SearchResult> {
+    async search(q: string, order: SearchOrder, position: Position, tag?: string): Promise<SearchResult> {
       try {
         // Read-only: with replicas configured, a search may run on a standby.
         return await sequelize.transaction({ readOnly: true }, async (transaction) => {
@@ -199,21 +229,21 @@ export function createPostSearch(sequelize: Sequelize, posts: PostsService, opti
             { bind: [String(options.timeoutMs), q], type: QueryTypes.SELECT, transaction },
           );
           const query = parsed?.query ?? '';
+          const tagId = tag === undefined ? undefined : await tagIdOf(tag, transaction);
+          if (tagId === null) return { ...emptyPage(order, position), stopWordsOnly: false, recentOnly: false };
           if (query === '') {
             // Nothing to look for: the first page says so, and no later page exists.
-            const empty =
-              order === 'relevance'
-                ? numberedPage<SearchHit>([], position.page ?? 1)
-                : keysetPage<SearchHit>([], position, (hit) => hit.cursor);
-            return { ...empty, stopWordsOnly: true, recentOnly: false };
+            return { ...emptyPage(order, position), stopWordsOnly: true, recentOnly: false };
           }
           const candidates = parseCandidates(parsed?.indexed ?? '');
+          // The estimate is over every published post: narrowed to a tag, it bounds from above.
           const recentOnly = candidates === undefined || (await holdMany(candidates, transaction));
+          const searched = searchedPosts(recentOnly, tagId);
           const page =
             order === 'relevance'
-              ? await byRelevance(query, recentOnly, position.page ?? 1, transaction)
+              ? await byRelevance(query, searched, position.page ?? 1, transaction)
               : await posts.summaryPage<HitRow, SearchHit>({
-                  from: searchedPosts(recentOnly),
+                  from: searched,
                   filter: 'p.published AND p.search_vector @@ $1::tsquery',
                   bind: [query],
                   columns: hitColumns(),

@@ -1,4 +1,4 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { Op, type Order, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
@@ -12,6 +12,8 @@ export interface PostInput {
   title: string;
   body: string;
   published: boolean;
+  /** Its tags' names, each valid (TAG_PATTERN), at most MAX_TAGS, no name twice. */
+  tags: string[];
 }
 
 export interface WeekActivity {
@@ -68,7 +70,10 @@ export function toSummary(row: SummaryRow): PostSummary {
 }
 
 export function createPostsService(sequelize: Sequelize) {
-  const { Post, User } = modelsOf(sequelize);
+  const { Post, Tag, User } = modelsOf(sequelize);
+  /** A post's tags, names only, as an include (and their order). */
+  const TAGS = { model: Tag, as: 'tags', attributes: ['id', 'name'], through: { attributes: [] } };
+  const TAGS_ORDER: Order = [[{ model: Tag, as: 'tags' }, 'name', 'ASC']];
   /**
    * Rows of a list of posts with their authors: one query, written out rather than built
    * by findAll (this is the hot path of the site), with every value bound. `filter` is SQL
@@ -86,6 +91,8 @@ export function createPostsService(sequelize: Sequelize) {
     transaction?: Transaction;
     /** As a prepared statement (src/db/prepared.ts): only where one plan suits every value. */
     prepared?: boolean;
+    /** The columns the rows are ordered and paged by, when not p's own (an index elsewhere serves them). */
+    key?: [date: string, id: string];
   }): Promise<Row[]> {
     const bind = [...options.bind];
     const param = (value: unknown): string => {
@@ -93,12 +100,13 @@ export function createPostsService(sequelize: Sequelize) {
       return `$${bind.length}`;
     };
     const { sort, position } = options;
+    const [keyDate, keyId] = options.key ?? [`p.${sort}`, 'p.id'];
     const conditions = [options.filter];
     const cursor = (position.after ?? position.before)?.match(POST_CURSOR);
     if (cursor) {
       const [, micros, id] = cursor;
       const key = `('epoch'::timestamptz + ${param(micros)}::bigint * interval '1 microsecond', ${param(Number(id))}::int)`;
-      conditions.push(`(p.${sort}, p.id) ${position.before ? '>' : '<'} ${key}`);
+      conditions.push(`(${keyDate}, ${keyId}) ${position.before ? '>' : '<'} ${key}`);
     }
     const direction = position.before ? 'ASC' : 'DESC';
     // The limit is the code's own number, in the text: the plan for a bound one would have to
@@ -107,13 +115,29 @@ export function createPostsService(sequelize: Sequelize) {
     const sql = `SELECT ${options.columns ?? summaryColumns(sort)}
          FROM ${options.from ?? 'posts p'} JOIN users u ON u.id = p.author_id
         WHERE ${conditions.join(' AND ')}
-        ORDER BY p.${sort} ${direction}, p.id ${direction}
+        ORDER BY ${keyDate} ${direction}, ${keyId} ${direction}
         LIMIT ${Math.trunc(options.limit)}${offset > 0 ? ` OFFSET ${param(offset)}` : ''}`;
     if (options.prepared && offset === 0 && !options.transaction) return selectPrepared<Row>(sequelize, sql, bind);
     return sequelize.query<Row>(sql, { bind, type: QueryTypes.SELECT, transaction: options.transaction });
   }
 
   const cursorOf = (post: PostSummary): string => post.cursor;
+
+  /**
+   * Gives `post` exactly the tags `names` (through post_tags: belongsToMany's setTags),
+   * making the tags no post had yet. Two posts making one new tag at once: the unique name
+   * keeps one row, and each finds it.
+   */
+  async function tagPost(post: Post, names: string[], transaction: Transaction): Promise<void> {
+    if (names.length > 0) {
+      await Tag.bulkCreate(
+        names.map((name) => ({ name })),
+        { ignoreDuplicates: true, transaction },
+      );
+    }
+    const tags = names.length > 0 ? await Tag.findAll({ where: { name: names }, transaction }) : [];
+    await post.setTags(tags, { transaction });
+  }
 
   const newestFirst: [string, 'DESC'][] = [
     ['publishedAt', 'DESC'],
@@ -163,6 +187,21 @@ export function createPostsService(sequelize: Sequelize) {
       return keysetPage(rows.map(options.map), options.position, cursorOf);
     },
 
+    /** The published posts carrying tag `tagId`, newest first, by cursor: read in post_tags' date order. */
+    async listTagged(tagId: number, position: Position): Promise<Page<PostSummary>> {
+      const rows = await summaries({
+        from: 'post_tags pt JOIN posts p ON p.id = pt.post_id',
+        filter: 'pt.tag_id = $1 AND pt.published_at IS NOT NULL',
+        bind: [tagId],
+        sort: 'published_at',
+        key: ['pt.published_at', 'pt.post_id'],
+        position,
+        limit: PAGE_FETCH,
+        prepared: true,
+      });
+      return keysetPage(rows.map(toSummary), position, cursorOf);
+    },
+
     /** The posts shown on a profile: drafts too (newest written first) when the viewer is its owner. */
     async listByAuthor(options: {
       authorId: number;
@@ -205,30 +244,48 @@ export function createPostsService(sequelize: Sequelize) {
       return last ?? null;
     },
 
-    /** The newest published posts, whole, for a feed: the site's, or one author's. */
-    feedEntries(options: { limit: number; authorId?: number }): Promise<Post[]> {
+    /** The newest published posts, whole, for a feed: the site's, one author's, or one tag's. */
+    feedEntries(options: { limit: number; authorId?: number; tagId?: number }): Promise<Post[]> {
+      const limit = Math.trunc(options.limit);
       return Post.findAll({
-        where: options.authorId === undefined ? { published: true } : { published: true, authorId: options.authorId },
+        where: {
+          published: true,
+          ...(options.authorId !== undefined && { authorId: options.authorId }),
+          // The tag's newest, from post_tags' own date index.
+          ...(options.tagId !== undefined && {
+            id: {
+              [Op.in]: sequelize.literal(
+                `(SELECT post_id FROM post_tags WHERE tag_id = ${sequelize.escape(options.tagId)}
+                   AND published_at IS NOT NULL ORDER BY published_at DESC, post_id DESC LIMIT ${limit})`,
+              ),
+            },
+          }),
+        },
         attributes: ['id', 'title', 'body', 'bodyHtml', 'renderedWith', 'publishedAt', 'updatedAt'],
         include: [{ model: User, as: 'author', attributes: ['username', 'displayName'] }],
         order: newestFirst,
-        limit: options.limit,
+        limit,
       });
     },
 
-    /** A post with its author, as `viewer` may see it: drafts only for who may edit them. */
+    /** A post with its author and tags, as `viewer` may see it: drafts only for who may edit them. */
     async findVisible(id: number, viewer: Actor | undefined): Promise<Post> {
       const post = await Post.findByPk(id, {
-        include: [{ model: User, as: 'author', attributes: ['id', 'username', 'displayName'] }],
+        include: [{ model: User, as: 'author', attributes: ['id', 'username', 'displayName'] }, TAGS],
+        order: TAGS_ORDER,
         rejectOnEmpty: new NotFoundError('We could not find that post.'),
       });
       if (!can.viewPost(viewer, post)) throw new NotFoundError('We could not find that post.');
       return post;
     },
 
-    /** A post `actor` may change, or 404 when there is none, 403 when it isn't theirs. */
+    /** A post `actor` may change, with its tags, or 404 when there is none, 403 when it isn't theirs. */
     async findEditable(id: number, actor: Actor): Promise<Post> {
-      const post = await Post.findByPk(id, { rejectOnEmpty: new NotFoundError('We could not find that post.') });
+      const post = await Post.findByPk(id, {
+        include: [TAGS],
+        order: TAGS_ORDER,
+        rejectOnEmpty: new NotFoundError('We could not find that post.'),
+      });
       if (!can.editPost(actor, post)) throw new ForbiddenError('Only the author or an admin can change this post.');
       return post;
     },
@@ -247,19 +304,22 @@ export function createPostsService(sequelize: Sequelize) {
           { transaction },
         );
         await User.increment('postsCount', { by: 1, where: { id: authorId }, transaction });
+        await tagPost(post, input.tags, transaction);
         return post;
       });
     },
 
+    /** The post changed as the form says, and its tags, in one transaction. */
     async update(post: Post, input: PostInput): Promise<Post> {
       // Publishing stamps the date once; unpublishing turns the post back into a draft.
       const publishedAt = input.published ? (post.publishedAt ?? new Date()) : null;
-      return post.update({
-        title: input.title,
-        body: input.body,
-        ...rendered(input.body),
-        published: input.published,
-        publishedAt,
+      return inTransaction(sequelize, async (transaction) => {
+        await post.update(
+          { title: input.title, body: input.body, ...rendered(input.body), published: input.published, publishedAt },
+          { transaction },
+        );
+        await tagPost(post, input.tags, transaction);
+        return post;
       });
     },
 

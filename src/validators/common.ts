@@ -10,7 +10,8 @@ import {
 } from 'express-validator';
 import { NotFoundError } from '../errors.js';
 import { MAX_PAGE, type Position, POST_CURSOR, USERNAME_CURSOR } from '../services/pagination.js';
-import { USERNAME_PATTERN } from '../models/fields.js';
+import { TAG_PATTERN, USERNAME_PATTERN } from '../models/fields.js';
+import { TAG_CURSOR } from '../services/tags.service.js';
 
 export type FieldErrors = Record<string, string>;
 
@@ -78,6 +79,14 @@ const postCursorQuery = (name: 'after' | 'before'): ValidationChain =>
   cursorQuery(name, POST_CURSOR)
     .bail()
     .custom((value: string) => Number(POST_CURSOR.exec(value)?.[2]) <= MAX_ID);
+/** A search narrowed to a tag: ?tag=<name>, any case. */
+const tagQuery: ValidationChain = query('tag')
+  .optional({ values: 'falsy' })
+  .isString()
+  .bail()
+  .matches(new RegExp(TAG_PATTERN.source, 'i'))
+  .bail()
+  .toLowerCase();
 /** Where a list of posts starts: ?page=N, ?after=<cursor> or ?before=<cursor>. */
 const postListChains: ValidationChain[] = [pageQuery, postCursorQuery('after'), postCursorQuery('before')];
 const userListChains: ValidationChain[] = [
@@ -124,7 +133,9 @@ function queryString(chains: ValidationChain[]): RequestHandler {
 /** A profile's list of posts. */
 export const postListQuery = queryString(postListChains);
 /** The posts: where the list starts, or a search and its order. */
-export const postsIndexQuery = queryString([...postListChains, searchQuery, searchOrderQuery]);
+export const postsIndexQuery = queryString([...postListChains, searchQuery, searchOrderQuery, tagQuery]);
+/** The tags: where the list starts. */
+export const tagsIndexQuery = queryString([cursorQuery('after', TAG_CURSOR), cursorQuery('before', TAG_CURSOR)]);
 /** A post's page: where its comments start. */
 export const commentsQuery = queryString([postCursorQuery('after'), postCursorQuery('before')]);
 /** The people: where the list starts, or a search. */
@@ -141,6 +152,11 @@ export const idParam: ValidationChain = idOf('id');
 export const commentIdParam: ValidationChain = idOf('commentId');
 // Any case in a URL: /users/Maya reaches maya.
 export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));
+// Any case in a URL: /tags/Baking reaches baking.
+export const tagParam: ValidationChain = param('name')
+  .matches(new RegExp(TAG_PATTERN.source, 'i'))
+  .bail()
+  .toLowerCase();
 // A mailed link's token: its form is checked where it is looked up, for the one page a bad link gets.
 export const tokenParam: ValidationChain = param('token').isString();
 

@@ -74,6 +74,7 @@ describe('accessibility', { skip: chromiumMissing }, () => {
           title: n === 24 ? `On the ${searchWord}` : `Note ${n + 1}`,
           body: '## A heading\n\nSome **bold** text, a [link](https://example.com), `code`, and:\n\n> a quote\n\n- one\n- two',
           publishedAt: new Date(Date.now() - (24 - n) * day),
+          tags: ['analytical-engine', `note-${n % 3}`],
         }),
       ),
     );
@@ -120,6 +121,8 @@ describe('accessibility', { skip: chromiumMissing }, () => {
       status: 200,
       open: goto(() => `/posts/${authorPost.id}/comments/${memberComment.id}`),
     },
+    { name: 'tags', who, status: 200, open: goto(() => '/tags') },
+    { name: 'a tag', who, status: 200, open: goto(() => '/tags/analytical-engine') },
     { name: 'users index', who, status: 200, open: goto(() => '/users') },
     { name: 'a profile', who, status: 200, open: goto(() => `/users/${author.username}`) },
     { name: 'signup', who, status: 200, open: goto(() => '/signup') },
@@ -449,6 +452,9 @@ describe('accessibility', { skip: chromiumMissing }, () => {
       await page.keyboard.press('Tab');
       assert.equal(await focusedName(page), 'Body');
       await page.keyboard.type('No mouse was **harmed**.\n\n- Tab\n- Enter');
+      await page.keyboard.press('Tab');
+      assert.equal(await focusedName(page), 'Tags (optional)');
+      await page.keyboard.type('keyboards, a11y');
       await page.keyboard.press('Tab');
       assert.equal(await focusedName(page), 'Published (visible to everyone)');
       const published = page.getByLabel('Published (visible to everyone)');

@@ -380,6 +380,8 @@ for (const [index, payload] of XSS_PAYLOADS.entries()) {
       const newPost: [Record<string, string>, string][] = [
         [{ title: payload, body: '' }, 'title'],
         [{ title: '', body: payload }, 'body'],
+        // No payload is a valid tag: refused itself, and kept as typed.
+        [{ title: 'A title', body: 'A body', tags: payload }, 'tags'],
       ];
       for (const [fields, kept] of newPost) {
         const res = await browser.submit('POST', '/posts', fields, { csrf: token });

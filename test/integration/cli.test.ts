@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { Sequelize } from 'sequelize';
-import { DEMO_COMMENTS, DEMO_POSTS, DEMO_USERS } from '../../seeders/data/demo-content.js';
+import { DEMO_COMMENTS, DEMO_POSTS, DEMO_TAGS, DEMO_USERS } from '../../seeders/data/demo-content.js';
 import { DEMO_ADMIN_USERNAME, DEMO_EMAIL_DOMAIN, DEMO_PASSWORD } from '../../src/db/demo.js';
 import { migrate, pendingMigrations, runSeeders } from '../../src/db/migrator.js';
 import { createSequelize } from '../../src/db/sequelize.js';
@@ -32,14 +32,19 @@ const SEEDERS = fs
   .readdirSync(path.join(ROOT, 'seeders'))
   .filter((f) => f.endsWith('.ts'))
   .sort();
-const APP_TABLES = ['posts', 'rate_limits', 'sessions', 'users'];
+const APP_TABLES = ['comments', 'post_tags', 'posts', 'rate_limits', 'sessions', 'tags', 'users'];
 const INDEXES = [
+  'comments_author_idx',
+  'comments_post_created_at_idx',
+  'post_tags_tag_published_at_idx',
   'posts_author_created_at_idx',
   'posts_author_published_at_idx',
   'posts_published_at_id_idx',
   'posts_search_idx',
   'sessions_expire_idx',
   'sessions_user_id_idx',
+  'tags_name_key',
+  'tags_posts_count_idx',
   'users_display_name_trgm_idx',
   'users_email_lower_key',
   'users_email_trgm_idx',
@@ -241,6 +246,23 @@ describe('db:migrate:undo one step at a time', () => {
 
   // From the newest migration down: what each one's `down` must take away.
   const steps: [string, string, (db: Db) => Promise<void>][] = [
+    [
+      '20261203000200-create-tags.ts',
+      'drops tags, post_tags, their triggers and functions',
+      async (db) => {
+        const tables = await appTables(db);
+        assert.ok(!tables.includes('tags') && !tables.includes('post_tags'), tables.join(', '));
+        const functions = `SELECT count(*)::int FROM pg_proc
+                            WHERE proname IN ('posts_sync_post_tags', 'post_tags_set_published_at', 'post_tags_count')`;
+        assert.equal(await db.value<number>(functions), 0);
+        assert.equal(
+          await db.value<number>(`SELECT count(*)::int FROM pg_trigger WHERE tgname = 'posts_post_tags'`),
+          0,
+        );
+        // The migration before it is still in place.
+        assert.ok(tables.includes('comments'));
+      },
+    ],
     [
       '20261203000100-create-comments.ts',
       'drops comments and posts.comments_count',
@@ -471,6 +493,17 @@ describe('db:seed:all on a migrated database', () => {
     assert.equal(await counterMismatches(db.pool), 0);
   });
 
+  test('db:seed:all › tags the demo posts; each tag counts its published posts', async () => {
+    const pairs = Object.values(DEMO_TAGS).flat().length;
+    assert.equal(await db.value<number>(`SELECT count(*)::int FROM post_tags`), pairs);
+    assert.equal(
+      await db.value<number>(`SELECT count(*)::int FROM tags`),
+      new Set(Object.values(DEMO_TAGS).flat()).size,
+    );
+    assert.ok((await db.value<number>(`SELECT posts_count FROM tags WHERE name = 'cooking'`)) > 5);
+    assert.equal(await counterMismatches(db.pool), 0);
+  });
+
   test('db:seed:all › the admin’s password hash verifies the demo password, and only it', async () => {
     const hash = await db.value<string>(`SELECT password_hash FROM users WHERE username = $1`, [DEMO_ADMIN_USERNAME]);
     assert.match(hash, /^\$argon2id\$/);
@@ -513,6 +546,7 @@ describe('db:seed:all on a migrated database', () => {
     const realRow = await rowOf(db, realId);
     await cliOk(db.url, 'db:seed:undo:all');
     assert.deepEqual(await counts(db), { users: 1, posts: 1, comments: 0, demoUsers: 0 });
+    assert.equal(await db.value<number>(`SELECT count(*)::int FROM tags`), 0);
     assert.equal(await db.value<number>(`SELECT comments_count FROM posts WHERE id = $1`, [realPost]), 0);
     assert.deepEqual(await rowOf(db, realId), realRow);
     assert.equal(await db.value<number>(`SELECT author_id FROM posts`), realId);

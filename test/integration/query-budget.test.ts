@@ -84,6 +84,11 @@ const ANONYMOUS: Budgeted[] = [
   { name: 'a post with comments', url: () => `/posts/${commented}`, budget: 2 },
   { name: 'a post with comments, next page', url: () => nextLink(`/posts/${commented}`), budget: 2 },
   { name: 'site feed', url: () => '/posts.atom', budget: 1 },
+  // The tag, then its page of posts (through post_tags) with their authors.
+  { name: 'a tag', url: () => '/tags/budget-tag', budget: 2 },
+  { name: 'a tag, next page', url: () => nextLink('/tags/budget-tag'), budget: 2 },
+  { name: 'a tag feed', url: () => '/tags/budget-tag/posts.atom', budget: 2 },
+  { name: 'tags', url: () => '/tags', budget: 1 },
   { name: 'users', url: () => '/users', budget: 1 },
   { name: 'users search', url: () => '/users?q=budget', budget: 1 },
   // The account, its posts, its last post date, its weekly chart.
@@ -115,9 +120,13 @@ async function measureAll(pages: Budgeted[], browser: () => Promise<Visitor>): P
 async function addPosts(authors: number, postsEach: number): Promise<void> {
   for (let a = 0; a < authors; a++) {
     const author = await createUser({ displayName: `Budget author ${a}` });
-    for (let p = 0; p < postsEach; p++) await createPost(t.db, author, { title: `Budget post ${a}.${p}` });
+    for (let p = 0; p < postsEach; p++) {
+      await createPost(t.db, author, { title: `Budget post ${a}.${p}`, tags: ['budget-tag', `budget-${a}-${p}`] });
+    }
   }
-  for (let p = 0; p < postsEach * 3; p++) await createPost(t.db, writer, { title: `Writer budget post ${p}` });
+  for (let p = 0; p < postsEach * 3; p++) {
+    await createPost(t.db, writer, { title: `Writer budget post ${p}`, tags: ['budget-tag', 'budget-writer'] });
+  }
   await createPost(t.db, reader, { title: 'Reader draft', published: false });
 }
 

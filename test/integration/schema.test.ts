@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { type ModelStatic, QueryTypes, type Model, type ModelAttributeColumnOptions } from 'sequelize';
-import { Post, User } from '../../src/models/index.js';
+import { Comment, Post, PostTag, Tag, User } from '../../src/models/index.js';
 import { useTestApp } from '../support/app.js';
 import { createUser } from '../support/factories.js';
 
@@ -50,6 +50,9 @@ function printedDefault(value: unknown): string {
 const models: [string, ModelStatic<Model>, string][] = [
   ['User', User, 'users'],
   ['Post', Post, 'posts'],
+  ['Comment', Comment, 'comments'],
+  ['Tag', Tag, 'tags'],
+  ['PostTag', PostTag, 'post_tags'],
 ];
 
 // Columns a trigger writes and only SQL reads: the search words of a post. As model

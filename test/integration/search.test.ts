@@ -803,6 +803,23 @@ describe('GET /posts?q= › a phrase of words that many posts hold', () => {
     assert.equal(row?.count, 2, 'the old post does hold the phrase');
   });
 
+  test('GET /posts?q="…"&tag= › narrowed to a tag › the tag’s own newest posts are searched, the old one found too', async () => {
+    await t.db.sequelize.query(
+      `WITH tag AS (INSERT INTO tags (name) VALUES ('woodland') RETURNING id)
+       INSERT INTO post_tags (post_id, tag_id) SELECT unnest($1::int[]), id FROM tag`,
+      { bind: [[old.id, recent.id]] },
+    );
+    for (const query of BOTH_ORDERS) {
+      const { res, hits } = await search('"hazel coppice"', { query: { ...query, tag: 'Woodland' } });
+      const ids = hits.map((hit) => hit.id);
+      assert.deepEqual(
+        query.order ? ids : sorted(ids),
+        query.order ? [recent.id, old.id] : sorted([recent.id, old.id]),
+      );
+      assert.match(res.body, /Only posts tagged <a href="\/tags\/woodland"/);
+    }
+  });
+
   test('GET /posts?q=hazel -coppice › a word nearly every post holding it excludes › the newest 5,000 only, not every post', async () => {
     const { res, hits } = await search('hazel -coppice');
     assert.deepEqual(hits, []);

@@ -42,12 +42,13 @@ export async function createUser(
 export async function createPost(
   db: Database,
   author: User,
-  overrides: Partial<{ title: string; body: string; published: boolean; publishedAt: Date }> = {},
+  overrides: Partial<{ title: string; body: string; published: boolean; publishedAt: Date; tags: string[] }> = {},
 ): Promise<Post> {
   const post = await createPostsService(db.sequelize).create(author.id, {
     title: overrides.title ?? `Post ${crypto.randomBytes(4).toString('hex')}`,
     body: overrides.body ?? 'Some *Markdown* text.',
     published: overrides.published ?? true,
+    tags: overrides.tags ?? [],
   });
   if (overrides.publishedAt && post.published) await post.update({ publishedAt: overrides.publishedAt });
   return post;

@@ -27,8 +27,10 @@ export function sessionsOf(db: pg.Pool, userId: number): Promise<number> {
 }
 
 /**
- * Counters that differ from what they count (the invariants say none): users whose
- * posts_count is not their number of posts, and posts whose comments_count is not theirs.
+ * Counters and copies that differ from what they count or copy (the invariants say none):
+ * users whose posts_count is not their number of posts, posts whose comments_count is not
+ * theirs, tags whose posts_count is not their number of published posts, and post_tags rows
+ * whose published_at is not their post's (while published; else NULL).
  */
 export function counterMismatches(db: pg.Pool): Promise<number> {
   return scalar<number>(
@@ -36,7 +38,12 @@ export function counterMismatches(db: pg.Pool): Promise<number> {
     `SELECT (SELECT count(*) FROM users u
               WHERE u.posts_count <> (SELECT count(*) FROM posts p WHERE p.author_id = u.id))::int
           + (SELECT count(*) FROM posts p
-              WHERE p.comments_count <> (SELECT count(*) FROM comments c WHERE c.post_id = p.id))::int`,
+              WHERE p.comments_count <> (SELECT count(*) FROM comments c WHERE c.post_id = p.id))::int
+          + (SELECT count(*) FROM tags t
+              WHERE t.posts_count <> (SELECT count(*) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+                                       WHERE pt.tag_id = t.id AND p.published))::int
+          + (SELECT count(*) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+              WHERE pt.published_at IS DISTINCT FROM CASE WHEN p.published THEN p.published_at END)::int`,
   );
 }
 

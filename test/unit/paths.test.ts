@@ -104,6 +104,17 @@ describe('paths', () => {
     assert.equal(paths.comments.inThread(42, 77, { after: '1-50' }), '/posts/42?after=1-50#comment-77');
   });
 
+  test('tags › the name in its route; the list and a tag’s page with a query', () => {
+    assert.equal(paths.tags.index(), '/tags');
+    assert.equal(paths.tags.index({ after: '12-baking' }), '/tags?after=12-baking');
+    assert.equal(paths.tags.show('weeknight-meals'), '/tags/weeknight-meals');
+    assert.deepEqual(matchRoute(routes.tags.show, paths.tags.show('a-1')), { name: 'a-1' });
+    assert.equal(paths.tags.show('baking', { after: '1-2' }), '/tags/baking?after=1-2');
+    assert.equal(paths.tags.feed('baking'), '/tags/baking/posts.atom');
+    assert.deepEqual(matchRoute(routes.tags.feed, paths.tags.feed('baking')), { name: 'baking' });
+    assert.equal(matchRoute(routes.tags.show, paths.tags.feed('baking')), undefined);
+  });
+
   test('users.index › the users route, query values encoded, empty ones dropped', () => {
     assert.equal(paths.users.index(), '/users');
     const url = paths.users.index({ q: 'ann b%', before: 'ann_b', page: undefined });
@@ -184,6 +195,9 @@ describe('routes and paths', () => {
       'posts.new',
       'posts.show',
       'signup',
+      'tags.feed',
+      'tags.index',
+      'tags.show',
       'users.edit',
       'users.feed',
       'users.index',
@@ -212,6 +226,9 @@ describe('routes and paths', () => {
       'posts.show',
       'signup',
       'stylesheet',
+      'tags.feed',
+      'tags.index',
+      'tags.show',
       'users.edit',
       'users.feed',
       'users.index',
