@@ -304,7 +304,8 @@ export function createPostsService(sequelize: Sequelize) {
           { transaction },
         );
         await User.increment('postsCount', { by: 1, where: { id: authorId }, transaction });
-        await tagPost(post, input.tags, transaction);
+        // A new post has no tags to compare with: nothing to do without any.
+        if (input.tags.length > 0) await tagPost(post, input.tags, transaction);
         return post;
       });
     },
