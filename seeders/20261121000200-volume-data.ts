@@ -1,5 +1,6 @@
 // Volume data for load and query-plan work: SEED_USERS users (default 1,000) and SEED_POSTS
-// posts (default 20,000), the same rows for the same SEED. Run it alone:
+// posts (default 20,000), and when asked about SEED_COMMENTS comments and SEED_TAGS tags
+// (default none), the same rows for the same SEED. Run it alone:
 //   SEED_USERS=10000 SEED_POSTS=1000000 npx sequelize-cli db:seed --seed 20261121000200-volume-data.ts
 // Every volume account has a username starting v_ and an address @volume.example.com; the
 // undo removes exactly the accounts with both marks, with their posts and sessions.
@@ -7,6 +8,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { QueryInterface } from 'sequelize';
 import { hashPassword } from '../src/services/passwords';
+import { addComments, addTags, removeConversation } from './volume/conversation';
 import { planVolume, type VolumePlan } from './volume/generate';
 import {
   clientOf,
@@ -84,9 +86,14 @@ async function load(
     progress.stop();
     removeInterruptHandler();
   }
+  const conversation = { firstUserId, users: options.users, firstPostId, posts: options.posts };
+  const comments = await addComments(client, options.seed, options.comments, conversation);
+  const pairs = await addTags(client, options.seed, options.tags, conversation);
+  if (comments > 0 || pairs > 0) log(`volume seed: ${comments} comments, ${pairs} post tags added`);
   // Fresh statistics for the planner, in the same transaction: the first queries plan well.
-  await client.query('ANALYZE users, posts');
-  return big ? 'added frozen' : 'added';
+  await client.query('ANALYZE users, posts, comments, tags, post_tags');
+  // Counting the comments rewrote the posts that have some: no longer frozen.
+  return big && comments === 0 ? 'added frozen' : 'added';
 }
 
 export async function up(queryInterface: QueryInterface): Promise<void> {
@@ -104,7 +111,8 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
   const added = await sequelize.transaction((transaction) => load(clientOf(transaction), options, plan, passwordHash));
   if (added === 'none') return;
   if (added === 'added') {
-    // A small load went in unfrozen. After the commit, so it sees the rows as visible to
+    // A small load went in unfrozen (or a bulk one's posts were rewritten to count their
+    // comments). After the commit, so it sees the rows as visible to
     // all: sets the visibility map (and hint bits) now rather than when autovacuum,
     // throttled, gets there later. Until then counting the published posts (/posts) must
     // visit the heap, not only the index.
@@ -130,16 +138,8 @@ export async function down(queryInterface: QueryInterface): Promise<void> {
       `DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER})`,
       IS_VOLUME_USER_BIND,
     );
-    // Their comments under other people's posts leave those posts' counts.
-    await client.query(
-      `WITH gone AS (
-         DELETE FROM comments WHERE author_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER} FOR UPDATE)
-         RETURNING post_id)
-       UPDATE posts p SET comments_count = p.comments_count - g.n
-         FROM (SELECT post_id, count(*)::int AS n FROM gone GROUP BY post_id) g
-        WHERE p.id = g.post_id`,
-      IS_VOLUME_USER_BIND,
-    );
+    // Their comments leave other posts' counts, their posts' tags the tags' counts.
+    await removeConversation(client, IS_VOLUME_USER, IS_VOLUME_USER_BIND);
     // Posts first in one set-based statement: faster than the per-user cascade.
     await client.query(
       `DELETE FROM posts WHERE author_id IN (SELECT id FROM users WHERE ${IS_VOLUME_USER})`,

@@ -4,6 +4,10 @@
 export interface VolumeOptions {
   users: number;
   posts: number;
+  /** About how many comments to add under the published posts (0: none). */
+  comments: number;
+  /** How many tags the posts carry, 0 to 3 each (0: none). */
+  tags: number;
   seed: string;
 }
 
@@ -12,6 +16,8 @@ const DEFAULT_POSTS = 20_000;
 // Usernames carry the user's number: 7 digits keep them within 30 characters.
 const MAX_USERS = 1_000_000;
 const MAX_POSTS = 50_000_000;
+const MAX_COMMENTS = 100_000_000;
+const MAX_TAGS = 10_000;
 
 function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
@@ -39,6 +45,8 @@ export function readOptions(env: NodeJS.ProcessEnv): VolumeOptions {
   return {
     users: readCount(env, 'SEED_USERS', DEFAULT_USERS, 1, MAX_USERS),
     posts: readCount(env, 'SEED_POSTS', DEFAULT_POSTS, 0, MAX_POSTS),
+    comments: readCount(env, 'SEED_COMMENTS', 0, 0, MAX_COMMENTS),
+    tags: readCount(env, 'SEED_TAGS', 0, 0, MAX_TAGS),
     seed: env.SEED?.trim() || '1',
   };
 }

@@ -229,6 +229,87 @@ describe('volume seeder', () => {
   });
 });
 
+describe('volume seeder with SEED_COMMENTS and SEED_TAGS', () => {
+  const asked = { SEED_COMMENTS: '2000', SEED_TAGS: '12' };
+  /** The comments and the pairings, without ids, as one md5. */
+  const conversation = (db: Db): Promise<string> =>
+    db.value<string>(
+      `SELECT md5(concat_ws('#',
+         (SELECT string_agg(concat_ws('|', u.username, p.title, c.body, c.created_at), E'\n'
+                            ORDER BY u.username, p.title, c.created_at, c.body)
+            FROM comments c JOIN users u ON u.id = c.author_id JOIN posts p ON p.id = c.post_id),
+         (SELECT string_agg(concat_ws('|', p.title, p.created_at, t.name), E'\n' ORDER BY p.created_at, p.title, t.name)
+            FROM post_tags pt JOIN posts p ON p.id = pt.post_id JOIN tags t ON t.id = pt.tag_id)))`,
+    );
+  let a: Db;
+  let b: Db;
+  let seeded: CliResult;
+  before(async () => {
+    [a, b] = await Promise.all([freshDatabase(), freshDatabase()]);
+    [seeded] = await Promise.all([seed(a.url, asked), seed(b.url, asked)]);
+  });
+
+  // First: a later test adds a pairing to a.
+  test('is deterministic: the same SEED gives the same comments and tags', async () => {
+    assert.equal(await conversation(a), await conversation(b));
+  });
+
+  test('comments under published posts only, the newest posts drawing the most; every counter exact', async () => {
+    assertOk(seeded);
+    assert.match(seeded.output, /volume seed: \d+ comments, \d+ post tags added/);
+    const comments = await count(a, 'comments');
+    // Only the draws that land on a published post are kept.
+    assert.ok(comments > 1000 && comments <= 2000, `${comments} comments`);
+    assert.equal(await count(a, 'comments c JOIN posts p ON p.id = c.post_id WHERE NOT p.published'), 0);
+    assert.equal(await count(a, 'comments c JOIN posts p ON p.id = c.post_id WHERE c.created_at < p.published_at'), 0);
+    const newestHalf = await count(
+      a,
+      `comments c JOIN posts p ON p.id = c.post_id WHERE p.published_at >= (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY published_at) FROM posts)`,
+    );
+    assert.ok(newestHalf > comments * 0.6, `${newestHalf} of ${comments} under the newest half`);
+    assert.equal(await counterMismatches(a.pool), 0);
+  });
+
+  test('0 to 3 of SEED_TAGS tags a post, the first tag the most used; posts_count and published_at exact', async () => {
+    assert.equal(await count(a, 'tags'), 12);
+    const perPost = await a.value<number>(
+      `SELECT max(n)::int FROM (SELECT count(*) AS n FROM post_tags GROUP BY post_id) x`,
+    );
+    assert.ok(perPost <= 3, `${perPost} tags on one post`);
+    const top = await a.value<string>(`SELECT name FROM tags ORDER BY posts_count DESC, name LIMIT 1`);
+    assert.equal(top, 'cooking');
+    assert.ok((await count(a, 'post_tags')) > POSTS / 2);
+    assert.equal(await counterMismatches(a.pool), 0);
+    // The triggers are back on: a new pairing is counted.
+    const before = await a.value<number>(`SELECT posts_count FROM tags WHERE name = 'travel'`);
+    await a.value(
+      `INSERT INTO post_tags (post_id, tag_id)
+       SELECT p.id, t.id FROM posts p, tags t WHERE p.published AND t.name = 'travel'
+          AND NOT EXISTS (SELECT 1 FROM post_tags x WHERE x.post_id = p.id AND x.tag_id = t.id) LIMIT 1`,
+    );
+    assert.equal(await a.value<number>(`SELECT posts_count FROM tags WHERE name = 'travel'`), before + 1);
+    assert.equal(await counterMismatches(a.pool), 0);
+  });
+
+  test('undo › the comments, tags and pairings go; a real post’s comment by a volume user leaves its count', async () => {
+    const id = await realUser(b);
+    const realPost = await b.value<number>(`SELECT id FROM posts WHERE author_id = $1`, [id]);
+    await b.value(
+      `WITH added AS (
+         INSERT INTO comments (post_id, author_id, body)
+         SELECT $1, min(id), 'From a volume user' FROM users WHERE ${IS_VOLUME} RETURNING post_id)
+       UPDATE posts SET comments_count = comments_count + 1 WHERE id IN (SELECT post_id FROM added)`,
+      [realPost],
+    );
+    assertOk(await undo(b.url));
+    assert.deepEqual(
+      [await count(b, 'comments'), await count(b, 'post_tags'), await count(b, 'tags'), await count(b, 'posts')],
+      [0, 0, 0, 1],
+    );
+    assert.equal(await counterMismatches(b.pool), 0);
+  });
+});
+
 describe('volume seeder undo and safety', () => {
   test('undo removes exactly the volume rows; a real user, post and session survive', async () => {
     const db = await freshDatabase();
