@@ -377,6 +377,34 @@ describe('browser flows', { skip: chromiumMissing }, () => {
         flashes.assertAll();
       });
 
+      test(`${js} › tag a post, follow its tag, search within the tag › the tag page lists it, the search finds only tagged posts`, async () => {
+        const tag = `flow-${javaScriptEnabled ? 'on' : 'off'}-${Date.now().toString(36)}`;
+        const writer = await createUser();
+        await createPost(b.db, writer, { title: `Untagged sourdough (${js})`, body: 'Sourdough without a tag.' });
+        const page = await newPage();
+        await logIn(page, b.baseUrl, writer);
+        await page.getByRole('link', { name: 'Write a post' }).click();
+        await page.getByLabel('Title').fill(`Tagged sourdough (${js})`);
+        await page.getByLabel('Body').fill('Sourdough, with a tag.');
+        await page.getByLabel('Tags (optional)').fill(`${tag.toUpperCase()}, baking`);
+        await page.getByRole('button', { name: 'Save post' }).click();
+        await page.waitForURL(/\/posts\/\d+$/);
+
+        const tags = page.getByRole('list', { name: 'Tags' });
+        assert.deepEqual(await tags.getByRole('link').allTextContents(), ['baking', tag]);
+        await tags.getByRole('link', { name: tag }).click();
+        await page.waitForURL(`${b.baseUrl}/tags/${tag}`);
+        assert.equal(await page.getByRole('heading', { name: `Posts tagged “${tag}”`, level: 1 }).count(), 1);
+        assert.equal(await page.getByRole('link', { name: `Tagged sourdough (${js})` }).count(), 1);
+
+        await page.getByRole('searchbox', { name: `Search posts tagged ${tag}` }).fill('sourdough');
+        await page.getByRole('button', { name: 'Search' }).click();
+        await page.waitForURL(/\/posts\?q=sourdough/);
+        assert.equal(await page.getByRole('link', { name: `Tagged sourdough (${js})` }).count(), 1);
+        assert.equal(await page.getByRole('link', { name: `Untagged sourdough (${js})` }).count(), 0);
+        assert.equal(await counterMismatches(b.sql), 0);
+      });
+
       test(`${js} › an admin deletes another member's post › gone for everyone, the author's counter drops`, async () => {
         const flashes = new Flashes();
         const author = await createUser();
