@@ -51,9 +51,15 @@ export function timed(command: string, args: string[], env: NodeJS.ProcessEnv): 
  * The volume seeder through the real sequelize-cli, timed from process start to exit; with
  * `render`, then `npm run posts:render` (as after a deployment), so that pages read stored HTML.
  */
-export async function seedVolume(url: string, users: number, posts: number, render = false): Promise<number> {
+export async function seedVolume(
+  url: string,
+  users: number,
+  posts: number,
+  options: { render?: boolean; tags?: number } = {},
+): Promise<number> {
+  const { render = false, tags = 0 } = options;
   const cli = path.join(ROOT, 'node_modules/sequelize-cli/lib/sequelize');
-  const env = { DATABASE_URL: url, SEED_USERS: String(users), SEED_POSTS: String(posts) };
+  const env = { DATABASE_URL: url, SEED_USERS: String(users), SEED_POSTS: String(posts), SEED_TAGS: String(tags) };
   const seconds = await timed(process.execPath, [cli, 'db:seed', '--seed', VOLUME_SEEDER], env);
   return render
     ? seconds + (await timed(process.execPath, ['--import', 'tsx', 'src/cli/render-posts.ts'], env))
@@ -69,6 +75,10 @@ export interface PageTargets {
   deepCursor: string;
   postId: number;
   heavyUser: { id: number; username: string; postsCount: number; middleCursor: string };
+  /** The published post after postId: the one a long thread is added under. */
+  threadPostId: number;
+  /** The tag the most published posts carry, if any post has a tag. */
+  topTag?: { name: string; postsCount: number };
   postgresVersion: string;
 }
 
@@ -98,7 +108,15 @@ export function readPageTargets(url: string): Promise<PageTargets> {
                 ORDER BY published_at DESC, id DESC OFFSET (u.posts_count / 2) LIMIT 1) AS cursor
          FROM users u ORDER BY posts_count DESC, id LIMIT 1`,
     );
+    const thread = await one<{ id: number }>('SELECT id FROM posts WHERE published AND id > $1 ORDER BY id LIMIT 1', [
+      post.id,
+    ]);
+    const topTag = await one<{ name: string; postsCount: number } | undefined>(
+      `SELECT name, posts_count AS "postsCount" FROM tags ORDER BY posts_count DESC, name LIMIT 1`,
+    );
     return {
+      threadPostId: thread.id,
+      topTag,
       users: sizes.users,
       posts: sizes.posts,
       published: sizes.published,
@@ -108,6 +126,24 @@ export function readPageTargets(url: string): Promise<PageTargets> {
       heavyUser: { id: heavy.id, username: heavy.username, postsCount: heavy.posts_count, middleCursor: heavy.cursor },
       postgresVersion: sizes.version.split(' on ')[0]!,
     };
+  });
+}
+
+/** Adds `count` comments by the first users under post `postId`, a minute apart, counted: a long thread. */
+export function addThread(url: string, postId: number, count: number): Promise<void> {
+  return withClient(url, async (client) => {
+    await client.query(
+      `WITH added AS (
+         INSERT INTO comments (post_id, author_id, body, created_at, updated_at)
+         SELECT $1, u.id, 'Comment ' || n || ': a reply of a sentence or two, as people write them.',
+                p.published_at + n * interval '1 minute', p.published_at + n * interval '1 minute'
+           FROM generate_series(1, $2::int) AS g(n)
+           JOIN posts p ON p.id = $1
+           JOIN LATERAL (SELECT id FROM users ORDER BY id OFFSET n % 100 LIMIT 1) u ON true
+         RETURNING 1)
+       UPDATE posts SET comments_count = comments_count + (SELECT count(*) FROM added) WHERE id = $1`,
+      [postId, count],
+    );
   });
 }
 

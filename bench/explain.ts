@@ -9,7 +9,7 @@ import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
 import { createPostsService } from '../src/services/posts.service.js';
 import { serveApp, TEST_POOL } from '../test/support/app.js';
-import { readPageTargets, seedVolume, startDatabase } from './database.js';
+import { addThread, readPageTargets, seedVolume, startDatabase } from './database.js';
 import { logIn } from './driver.js';
 import { readOptions, sizes } from './options.js';
 import { saveMarkdown, table } from './report.js';
@@ -56,11 +56,20 @@ async function explain(client: pg.Client, statement: Statement): Promise<Explain
   return { ...statement, plan, ms, seqScanOnPosts: /Seq Scan on posts\b/.test(plan), postsAccess: postsAccess(plan) };
 }
 
+/** The link to a thread's second page of comments, from its first. */
+async function laterComments(origin: string, postId: number): Promise<string> {
+  const html = await (await fetch(`${origin}/posts/${postId}`)).text();
+  const next = /href="([^"#]+)[^"]*" rel="next"/.exec(html)?.[1];
+  if (!next) throw new Error(`no later comments on /posts/${postId}`);
+  return next.replace(/&amp;/g, '&');
+}
+
 async function run(cleanup: Cleanup): Promise<boolean> {
   const server = await startDatabase(cleanup);
   log(`seeding ${options.users} users and ${options.posts} posts…`);
-  await seedVolume(server.url, options.users, options.posts, true);
+  await seedVolume(server.url, options.users, options.posts, { render: true, tags: 50 });
   const targets = await readPageTargets(server.url);
+  await addThread(server.url, targets.threadPostId, 1000);
   const heavy = targets.heavyUser;
 
   const db = createDatabase(server.url, {
@@ -92,6 +101,16 @@ async function run(cleanup: Cleanup): Promise<boolean> {
     [`busiest profile (${targets.heavyUser.postsCount} posts)`, profile],
     ['busiest profile, halfway down (?after=)', `${profile}?after=${heavy.middleCursor}`],
     ['busiest profile feed', `${profile}/posts.atom`],
+    ['a post with 1,000 comments', `/posts/${targets.threadPostId}`],
+    ['a post with 1,000 comments, its later comments', await laterComments(origin, targets.threadPostId)],
+    ['tags', '/tags'],
+    ...(targets.topTag
+      ? ([
+          [`the most used tag (${targets.topTag.postsCount} posts)`, `/tags/${targets.topTag.name}`],
+          ['the most used tag’s feed', `/tags/${targets.topTag.name}/posts.atom`],
+          ['posts search for “budget” in the most used tag', `/posts?q=budget&tag=${targets.topTag.name}`],
+        ] as [string, string][])
+      : []),
   ];
   const byPage: [string, Statement[]][] = [];
   const visit = async (url: string, cookie = ''): Promise<Statement[]> => {

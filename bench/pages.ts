@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
-import { countAndCheck, type PageTargets, readPageTargets, seedVolume, startDatabase } from './database.js';
+import { addThread, countAndCheck, type PageTargets, readPageTargets, seedVolume, startDatabase } from './database.js';
 import {
   asSession,
   type Figures,
@@ -45,6 +45,12 @@ const LONG_POST_CHARS = 20_000;
 // Logged-in connections share this many sessions of the demo admin.
 const SESSIONS = 10;
 const DEEP_TARGET = 1.5;
+// A thread this long under one post: its page shows the first 50 comments.
+const THREAD_COMMENTS = 1000;
+// The volume posts carry 0 to 3 of this many tags, the first on about a fifth of them.
+const VOLUME_TAGS = 50;
+// A long thread's page against the plain post's, a tag's page against /posts.
+const CONVERSATION_TARGET = 1.5;
 const RSS_TARGET_MIB = 250;
 
 const options = readOptions(
@@ -207,8 +213,10 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   log('starting PostgreSQL, migrating, seeding the demo data…');
   const database = await startDatabase(cleanup);
   log(`seeding ${options.users} users and ${options.posts} posts…`);
-  const seedSeconds = await seedVolume(database.url, options.users, options.posts, true);
+  const seedSeconds = await seedVolume(database.url, options.users, options.posts, { render: true, tags: VOLUME_TAGS });
   const targets = await readPageTargets(database.url);
+  const threadPost = targets.threadPostId;
+  await addThread(database.url, threadPost, THREAD_COMMENTS);
   // This app renders every request, for what each page really costs.
   const app = await startApp(database.url, cleanup, { PAGE_CACHE_MS: '0' });
   const search = await searchSection(database.url, app, targets, signal);
@@ -225,8 +233,19 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
     await scenario(app, 'first page of posts', '/posts', signal),
     await scenario(app, `deep page of posts (${deepShare} % in)`, `/posts?after=${targets.deepCursor}`, signal),
     await scenario(app, 'one post', `/posts/${targets.postId}`, signal),
+    await scenario(app, `one post with ${int(THREAD_COMMENTS)} comments (50 shown)`, `/posts/${threadPost}`, signal),
     await scenario(app, `one long post (${LONG_POST_CHARS / 1000} kB of Markdown, stored as HTML)`, longPost, signal),
     await scenario(app, `profile of the user with the most posts (${targets.heavyUser.postsCount})`, profile, signal),
+    ...(targets.topTag
+      ? [
+          await scenario(
+            app,
+            `the most used tag (${int(targets.topTag.postsCount)} posts)`,
+            `/tags/${targets.topTag.name}`,
+            signal,
+          ),
+        ]
+      : []),
   ];
 
   // The app as deployed: anonymous pages reused for PAGE_CACHE_MS (1 s), and the lists' reads for everyone.
@@ -273,7 +292,20 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
   const rssMax = Math.max(...[app, deployed].map((a) => rssMiB(a.pid) ?? 0));
   let bad = 0;
   for (const n of [...scenarios.map((s) => s.figures.bad), ...comparisons.map((c) => summary(c).bad)]) bad += n;
-  const [first, deep] = [scenarios[0]!.figures, scenarios[1]!.figures];
+  const [first, deep, post, thread] = [0, 1, 2, 3].map((i) => scenarios[i]!.figures) as [
+    Measured,
+    Measured,
+    Measured,
+    Measured,
+  ];
+  const tagRow = scenarios.find((row) => row.request.startsWith('GET /tags/'))?.figures;
+  const within = (slower: Measured, than: Measured, what: string): string => {
+    const times = than.perSecond / Math.max(1e-9, slower.perSecond);
+    return verdict(
+      times <= CONVERSATION_TARGET,
+      `${what}: ${int(slower.perSecond)} against ${int(than.perSecond)} req/s, ${times.toFixed(2)}×`,
+    );
+  };
   const deepRatio =
     Math.max(first.perSecond, deep.perSecond) / Math.max(1e-9, Math.min(first.perSecond, deep.perSecond));
   const verdict = (met: boolean, text: string): string => `${met ? 'MET' : 'MISSED'}: ${text}`;
@@ -371,6 +403,10 @@ async function run(cleanup: Cleanup, signal: AbortSignal): Promise<boolean> {
         deepRatio <= DEEP_TARGET,
         `${int(first.perSecond)} and ${int(deep.perSecond)} req/s, ${deepRatio.toFixed(2)}× apart`,
       ),
+    `- a post's page with ${int(THREAD_COMMENTS)} comments within ${CONVERSATION_TARGET}× of a post without any: ` +
+      within(thread, post, 'the long thread'),
+    `- the most used tag's page within ${CONVERSATION_TARGET}× of \`/posts\`: ` +
+      (tagRow ? within(tagRow, first, 'the tag') : 'not measured: no tag'),
     `- each search's p99 under 100 ms at ${SEARCH_CONNECTIONS} connections (${int(targets.posts)} posts): ${search.verdict}`,
     `- the apps' memory after the benchmark under ${RSS_TARGET_MIB} MiB: ` +
       verdict(rssMax < RSS_TARGET_MIB, `the larger RSS ${mib(rssMax)} MiB`),
