@@ -39,8 +39,13 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
        CREATE TRIGGER post_tags_published_at BEFORE INSERT OR UPDATE OF post_id ON post_tags
          FOR EACH ROW EXECUTE FUNCTION post_tags_set_published_at();
 
+       -- The post's tags are locked first, in id order, the order every writer takes them in
+       -- (the app pairs a post's tags in that order): two posts sharing tags, one being
+       -- published and one tagged, wait for each other rather than deadlock.
        CREATE FUNCTION posts_sync_post_tags() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
+           PERFORM 1 FROM tags WHERE id IN (SELECT tag_id FROM post_tags WHERE post_id = NEW.id)
+             ORDER BY id FOR NO KEY UPDATE;
            UPDATE post_tags SET published_at = CASE WHEN NEW.published THEN NEW.published_at END
             WHERE post_id = NEW.id;
            RETURN NULL;

@@ -126,16 +126,19 @@ export function createPostsService(sequelize: Sequelize) {
   /**
    * Gives `post` exactly the tags `names` (through post_tags: belongsToMany's setTags),
    * making the tags no post had yet. Two posts making one new tag at once: the unique name
-   * keeps one row, and each finds it.
+   * keeps one row, and each finds it. Every writer takes tags in one order, by name to make
+   * them and by id to pair them (the order the triggers then count them in, as a post's
+   * publishing does): two posts sharing tags wait for each other instead of deadlocking.
    */
   async function tagPost(post: Post, names: string[], transaction: Transaction): Promise<void> {
     if (names.length > 0) {
       await Tag.bulkCreate(
-        names.map((name) => ({ name })),
+        [...names].sort().map((name) => ({ name })),
         { ignoreDuplicates: true, transaction },
       );
     }
-    const tags = names.length > 0 ? await Tag.findAll({ where: { name: names }, transaction }) : [];
+    const tags =
+      names.length > 0 ? await Tag.findAll({ where: { name: names }, order: [['id', 'ASC']], transaction }) : [];
     await post.setTags(tags, { transaction });
   }
 

@@ -144,6 +144,19 @@ describe('tags on the post form', () => {
     assert.equal(await countOf(name), 2);
   });
 
+  test('posts sharing tags, published and tagged at the same moment › no deadlock, every count exact', async () => {
+    const names = [fresh('x'), fresh('y'), fresh('z')];
+    const writers = await Promise.all(Array.from({ length: 8 }, () => createUser()));
+    const drafts = await Promise.all(writers.map((w) => createPost(t.db, w, { published: false, tags: names })));
+    // Each publication outside any transaction of the app's, as an admin's SQL would be.
+    await Promise.all([
+      ...drafts.map((draft) => draft.update({ published: true, publishedAt: new Date() })),
+      ...writers.map((w) => createPost(t.db, w, { tags: [...names].reverse() })),
+    ]);
+    assert.deepEqual(await Promise.all(names.map(countOf)), [16, 16, 16]);
+    assert.equal(await counterMismatches(t.sql), 0);
+  });
+
   test('the database refuses a malformed tag name (23514) and a post tagged twice with one tag (23505)', async () => {
     await assert.rejects(
       t.sql.query(`INSERT INTO tags (name) VALUES ('Not Valid')`),
