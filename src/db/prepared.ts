@@ -84,7 +84,8 @@ export async function selectPrepared<Row extends object>(
 ): Promise<Row[]> {
   const inside = sequelize as unknown as SequelizeInside;
   const manager = inside.connectionManager;
-  const options = { type: 'SELECT' as const };
+  // As Sequelize's own queries give them: hooks see the statement's values.
+  const options = { type: 'SELECT' as const, bind: values };
   const connection = await manager.getConnection(options);
   const query = { sql: text };
   const started = performance.now();
