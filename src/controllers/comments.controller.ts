@@ -24,9 +24,9 @@ export function createCommentsController(posts: PostsService, comments: Comments
     res.status(status).render('comments/edit', { title: 'Edit your comment', comment, values: { body }, errors });
   }
 
-  /** 303 to the page of the thread that shows the comment, at the comment. */
-  async function redirectToComment(req: Request, res: Response, postId: number, commentId: number): Promise<void> {
-    const position = await comments.locate(postId, commentId, req.user);
+  /** 303 to the page of the thread that shows the comment (one the viewer may see), at the comment. */
+  async function redirectToComment(res: Response, postId: number, commentId: number): Promise<void> {
+    const position = await comments.pageOf(postId, commentId);
     res.redirect(303, paths.comments.inThread(postId, commentId, position));
   }
 
@@ -44,7 +44,7 @@ export function createCommentsController(posts: PostsService, comments: Comments
       );
       if (!comment) return;
       req.flash('success', 'Your comment is posted.');
-      await redirectToComment(req, res, post.id, comment.id);
+      await redirectToComment(res, post.id, comment.id);
     },
 
     /** The comment's stable link: to the page of the thread that shows it, now. */
@@ -74,7 +74,7 @@ export function createCommentsController(posts: PostsService, comments: Comments
       if (!saved) return;
       req.flash('success', 'Your comment is saved.');
       // Straight to the page that shows it: a redirect on the way would spend the message.
-      await redirectToComment(req, res, id, commentId);
+      await redirectToComment(res, id, commentId);
     },
 
     destroy: async (req: Request, res: Response): Promise<void> => {

@@ -1,4 +1,5 @@
-import { ForeignKeyConstraintError, Op, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { ForeignKeyConstraintError, QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { selectPrepared } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import { ForbiddenError, NotFoundError } from '../errors.js';
 import { type Comment, modelsOf } from '../models/index.js';
@@ -34,7 +35,18 @@ const NO_COMMENT = 'We could not find that comment.';
 
 // Exact to the microsecond, as created_at is: a Date would round it and the keyset would
 // meet the same comment twice.
-const CURSOR_SQL = `(extract(epoch FROM "Comment"."created_at") * 1000000)::bigint || '-' || "Comment"."id"`;
+const CURSOR_SQL = `(extract(epoch FROM c.created_at) * 1000000)::bigint || '-' || c.id`;
+
+/** A row of a thread's page, as its statement reads it. */
+interface ThreadRow {
+  id: number;
+  body: string;
+  edited: boolean;
+  authorId: number;
+  username: string;
+  displayName: string;
+  cursor: string;
+}
 
 /**
  * Deletes every comment the accounts `authorIds` wrote and takes them off their posts'
@@ -57,7 +69,7 @@ export async function deleteCommentsBy(
 }
 
 export function createCommentsService(sequelize: Sequelize) {
-  const { Comment, Post, User } = modelsOf(sequelize);
+  const { Comment, Post } = modelsOf(sequelize);
 
   /** The comment `commentId` under post `postId`, as `actor` may see it, with its post. */
   async function findOfPost(postId: number, commentId: number, actor: Actor | undefined): Promise<CommentOfPost> {
@@ -78,6 +90,28 @@ export function createCommentsService(sequelize: Sequelize) {
     };
   }
 
+  /**
+   * The start of the page of post `postId`'s thread that shows comment `commentId` ({} for
+   * the first), for a caller that has made sure the viewer may see it. Not found when the
+   * comment is not there (deleted meanwhile).
+   */
+  async function pageOf(postId: number, commentId: number): Promise<PageQuery> {
+    const [found] = await sequelize.query<{ before: number; cursor: string | null }>(
+      `WITH c AS (SELECT created_at, id FROM comments WHERE id = $2 AND post_id = $1),
+            n AS (SELECT count(*)::int AS before FROM comments x, c
+                   WHERE x.post_id = $1 AND (x.created_at, x.id) < (c.created_at, c.id))
+       SELECT n.before,
+              (SELECT (extract(epoch FROM y.created_at) * 1000000)::bigint || '-' || y.id
+                 FROM comments y WHERE y.post_id = $1 ORDER BY y.created_at, y.id
+               OFFSET greatest(n.before / $3 * $3 - 1, 0) LIMIT 1) AS cursor
+       FROM c, n`,
+      { bind: [postId, commentId, COMMENTS_PAGE_SIZE], type: QueryTypes.SELECT },
+    );
+    if (!found) throw new NotFoundError(NO_COMMENT);
+    // A page after the first starts after the last comment of the page before it.
+    return found.before >= COMMENTS_PAGE_SIZE && found.cursor ? { after: found.cursor } : {};
+  }
+
   return {
     /**
      * A page of a post's comments, oldest first, each with its author: one statement however
@@ -88,33 +122,29 @@ export function createCommentsService(sequelize: Sequelize) {
       const cursor = (position.after ?? position.before)?.match(POST_CURSOR);
       const backwards = position.before !== undefined;
       const direction = backwards ? 'DESC' : 'ASC';
-      const rows = await Comment.findAll({
-        attributes: ['id', 'body', 'createdAt', 'updatedAt', [sequelize.literal(CURSOR_SQL), 'cursor']],
-        where: {
-          postId,
-          ...(cursor && {
-            // Digits only (POST_CURSOR), escaped all the same.
-            [Op.and]: sequelize.literal(
-              `("Comment"."created_at", "Comment"."id") ${backwards ? '<' : '>'} ` +
-                `('epoch'::timestamptz + ${sequelize.escape(cursor[1]!)}::bigint * interval '1 microsecond', ` +
-                `${sequelize.escape(Number(cursor[2]))}::int)`,
-            ),
-          }),
-        },
-        include: [{ model: User, as: 'author', attributes: ['id', 'username', 'displayName'] }],
-        order: [
-          ['createdAt', direction],
-          ['id', direction],
-        ],
-        limit: COMMENTS_PAGE_SIZE + 1,
-      });
+      // Four texts in all (each way, with a cursor or without), each prepared once per connection.
+      const after = cursor
+        ? `AND (c.created_at, c.id) ${backwards ? '<' : '>'} ` +
+          `('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::int)`
+        : '';
+      const rows = await selectPrepared<ThreadRow>(
+        sequelize,
+        `SELECT c.id, c.body, c.updated_at > c.created_at AS edited,
+                u.id AS "authorId", u.username, u.display_name AS "displayName", ${CURSOR_SQL} AS cursor
+           FROM comments c JOIN users u ON u.id = c.author_id
+          WHERE c.post_id = $1 ${after}
+          ORDER BY c.created_at ${direction}, c.id ${direction}
+          LIMIT ${COMMENTS_PAGE_SIZE + 1}`,
+        cursor ? [postId, cursor[1], Number(cursor[2])] : [postId],
+      );
       const comments = rows.map((row): ThreadComment => ({
         id: row.id,
         body: row.body,
-        createdAt: row.createdAt,
-        edited: row.updatedAt.getTime() > row.createdAt.getTime(),
-        author: { id: row.author!.id, username: row.author!.username, displayName: row.author!.displayName },
-        cursor: row.get('cursor') as string,
+        // The cursor's microseconds: a Date of its milliseconds, without parsing created_at's text.
+        createdAt: new Date(Number(row.cursor.slice(0, row.cursor.indexOf('-'))) / 1000),
+        edited: row.edited,
+        author: { id: row.authorId, username: row.username, displayName: row.displayName },
+        cursor: row.cursor,
       }));
       return keysetPage(comments, position, (comment) => comment.cursor, COMMENTS_PAGE_SIZE);
     },
@@ -125,21 +155,10 @@ export function createCommentsService(sequelize: Sequelize) {
      */
     async locate(postId: number, commentId: number, viewer: Actor | undefined): Promise<PageQuery> {
       await findOfPost(postId, commentId, viewer);
-      const [found] = await sequelize.query<{ before: number; cursor: string | null }>(
-        `WITH c AS (SELECT created_at, id FROM comments WHERE id = $2 AND post_id = $1),
-              n AS (SELECT count(*)::int AS before FROM comments x, c
-                     WHERE x.post_id = $1 AND (x.created_at, x.id) < (c.created_at, c.id))
-         SELECT n.before,
-                (SELECT (extract(epoch FROM y.created_at) * 1000000)::bigint || '-' || y.id
-                   FROM comments y WHERE y.post_id = $1 ORDER BY y.created_at, y.id
-                 OFFSET greatest(n.before / $3 * $3 - 1, 0) LIMIT 1) AS cursor
-           FROM c, n`,
-        { bind: [postId, commentId, COMMENTS_PAGE_SIZE], type: QueryTypes.SELECT },
-      );
-      if (!found) throw new NotFoundError(NO_COMMENT);
-      // A page after the first starts after the last comment of the page before it.
-      return found.before >= COMMENTS_PAGE_SIZE && found.cursor ? { after: found.cursor } : {};
+      return pageOf(postId, commentId);
     },
+
+    pageOf,
 
     /**
      * Adds a comment under a published post and counts it, in one transaction. Taking the
