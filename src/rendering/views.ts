@@ -7,8 +7,21 @@ import { paths } from '../paths.js';
 export const VIEWS_DIR = path.resolve(__dirname, '../../views');
 const LAYOUT = path.join(VIEWS_DIR, 'layout.ejs');
 const POST_SUMMARY = path.join(VIEWS_DIR, 'partials/post-summary.ejs');
+const COMMENT = path.join(VIEWS_DIR, 'partials/comment.ejs');
+const PAGINATION = path.join(VIEWS_DIR, 'partials/pagination.ejs');
 
 type RenderCallback = (error: Error | null, html?: string) => void;
+
+const HTML_SPECIAL = /[&<>'"]/;
+
+/**
+ * EJS's escaping, skipped for text that has nothing to escape (most of a page: names,
+ * links, plain sentences): EJS's own replaces with a callback whatever the text.
+ */
+export function escapeHtml(value: string | number | boolean | null | undefined): string {
+  const text = value == null ? '' : String(value);
+  return HTML_SPECIAL.test(text) ? ejs.escapeXML(text) : text;
+}
 
 /**
  * EJS with one shared layout: each page renders first, then the layout around it as
@@ -92,7 +105,7 @@ function timeTag(date: Date | string): string {
     time,
     () => `<time datetime="${new Date(time).toISOString()}" title="${ejs.escapeXML(formatDate(date))}">`,
   );
-  return `${opening}${ejs.escapeXML(timeAgo(time))}</time>`;
+  return `${opening}${escapeHtml(timeAgo(time))}</time>`;
 }
 
 /**
@@ -101,7 +114,7 @@ function timeTag(date: Date | string): string {
  * helper for the same reason as timeTag: two a result, twenty results a page.
  */
 function highlighted(pieces: readonly { text: string; mark: boolean }[]): string {
-  return pieces.map(({ text, mark }) => (mark ? `<mark>${ejs.escapeXML(text)}</mark>` : ejs.escapeXML(text))).join('');
+  return pieces.map(({ text, mark }) => (mark ? `<mark>${escapeHtml(text)}</mark>` : escapeHtml(text))).join('');
 }
 
 /** A post as a list shows it (the services' PostSummary adds where it stands in its list). */
@@ -115,22 +128,92 @@ export interface ListedPost {
   author: { username: string; displayName: string };
 }
 
-type Template = (locals: object) => string;
-let postSummaryTemplate: Template | undefined;
+type Template<Locals> = (locals: Locals) => string;
 
 /**
- * One row of a list of posts (views/partials/post-summary.ejs). The partial is compiled once
- * into a plain function of the locals it names: an EJS include would copy every local of the
- * page for each of the twenty rows and run the partial inside `with`, which together cost
- * three times the row itself. `npm run dev` restarts when a view changes.
+ * A partial compiled once into a plain function of the locals it names, for what pages
+ * repeat (twenty posts, fifty comments, the page links of every list): an EJS include would
+ * copy every local of the page for each call and run the partial inside `with`, where each
+ * name is looked up the slow way; together three times the cost of the markup itself.
+ * `npm run dev` restarts when a view changes.
  */
+function compiledPartial<Locals extends object>(file: string, names: (keyof Locals & string)[]): Template<Locals> {
+  let template: Template<Locals> | undefined;
+  return (locals) => {
+    template ??= ejs.compile(fs.readFileSync(file, 'utf8'), {
+      filename: file,
+      _with: false,
+      destructuredLocals: names,
+      escape: escapeHtml,
+    } as ejs.Options) as Template<Locals>;
+    return template(locals);
+  };
+}
+
+const postSummaryTemplate = compiledPartial<{
+  post: ListedPost;
+  showAuthor: boolean;
+  paths: typeof paths;
+  timeTag: typeof timeTag;
+}>(POST_SUMMARY, ['post', 'showAuthor', 'paths', 'timeTag']);
+
+/** One row of a list of posts (views/partials/post-summary.ejs). */
 function postSummary(post: ListedPost, options: { showAuthor?: boolean } = {}): string {
-  postSummaryTemplate ??= ejs.compile(fs.readFileSync(POST_SUMMARY, 'utf8'), {
-    filename: POST_SUMMARY,
-    _with: false,
-    destructuredLocals: ['post', 'showAuthor', 'paths', 'timeTag'],
-  } as ejs.Options) as Template;
   return postSummaryTemplate({ post, showAuthor: options.showAuthor ?? true, paths, timeTag });
+}
+
+/** What the pagination links need of a page: the queries of the pages before and after, and its label. */
+export interface PageLinks {
+  previous?: object;
+  next?: object;
+  label?: string;
+}
+
+const paginationTemplate = compiledPartial<{
+  result: PageLinks;
+  href: (query: object) => string;
+  previousLabel: string;
+  nextLabel: string;
+}>(PAGINATION, ['result', 'href', 'previousLabel', 'nextLabel']);
+
+/**
+ * The links to a list's pages before and after this one (views/partials/pagination.ejs):
+ * `href(query)` is the URL of the page a query opens; `labels` name them, by default
+ * newer and older.
+ */
+function pagination(result: PageLinks, href: (query: object) => string, labels = ['Newer', 'Older']): string {
+  const [previousLabel = 'Newer', nextLabel = 'Older'] = labels;
+  return paginationTemplate({ result, href, previousLabel, nextLabel });
+}
+
+/** A comment as its thread shows it, with what the viewer may do to it. */
+export interface ShownComment {
+  id: number;
+  body: string;
+  createdAt: Date;
+  edited: boolean;
+  author: { username: string; displayName: string };
+  canEdit: boolean;
+  canDelete: boolean;
+}
+
+const commentTemplate = compiledPartial<{
+  comment: ShownComment;
+  postId: number;
+  csrfToken: () => string;
+  paths: typeof paths;
+  timeTag: typeof timeTag;
+}>(COMMENT, ['comment', 'postId', 'csrfToken', 'paths', 'timeTag']);
+
+/**
+ * A page of a post's thread, each comment by views/partials/comment.ejs; `csrfToken` is the
+ * page's own. The loop is here rather than in the page: inside EJS's `with`, every name a
+ * line uses is looked up the slow way, fifty times over.
+ */
+function commentList(comments: readonly ShownComment[], postId: number, csrfToken: () => string): string {
+  let html = '';
+  for (const comment of comments) html += commentTemplate({ comment, postId, csrfToken, paths, timeTag });
+  return html;
 }
 
 /** Helpers every view can call. */
@@ -141,6 +224,8 @@ export const viewHelpers = {
   timeTag,
   highlighted,
   postSummary,
+  commentList,
+  pagination,
   plural: (count: number, one: string, many = `${one}s`): string =>
     `${count.toLocaleString('en')} ${count === 1 ? one : many}`,
 };
