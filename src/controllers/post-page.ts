@@ -5,8 +5,7 @@ import type { CommentsService } from '../services/comments.service.js';
 import type { PageQuery, Position } from '../services/pagination.js';
 import type { PostsService } from '../services/posts.service.js';
 import { can } from '../services/policies.js';
-import { type FieldErrors, urlData } from '../validators/common.js';
-import { NotFoundError } from '../errors.js';
+import { type FieldErrors, listData } from '../validators/common.js';
 
 type ShownPost = Awaited<ReturnType<PostsService['findVisible']>>;
 
@@ -28,7 +27,8 @@ export async function renderPostPage(
   post: ShownPost,
   form: { status: number; view: CommentFormView } = { status: 200, view: { body: '', errors: {} } },
 ): Promise<void> {
-  const position = form.status === 200 ? threadPosition(req) : {};
+  // Where the thread's page starts: ?after or ?before a comment's cursor.
+  const position = form.status === 200 ? listData<Position>(req) : {};
   const thread = await comments.thread(post.id, post.commentsCount, position);
   const viewer = req.user;
   res.status(form.status).render('posts/show', {
@@ -51,11 +51,4 @@ export async function renderPostPage(
     commentsPage: (query: PageQuery) => `${paths.posts.show(post.id, query)}#comments-title`,
     commentForm: form.view,
   });
-}
-
-/** Where the page's comments start: ?after or ?before a comment's cursor, not both. */
-function threadPosition(req: Request): Position {
-  const { after, before } = urlData<Position>(req);
-  if (after !== undefined && before !== undefined) throw new NotFoundError();
-  return { after, before };
 }

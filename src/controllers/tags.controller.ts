@@ -1,20 +1,12 @@
 import type { Request, Response } from 'express';
-import { NotFoundError } from '../errors.js';
 import { atomFeed, originOf } from '../rendering/feeds.js';
 import { paths } from '../paths.js';
 import type { Position } from '../services/pagination.js';
 import type { PostsService } from '../services/posts.service.js';
 import type { TagsService } from '../services/tags.service.js';
-import { urlData } from '../validators/common.js';
+import { listData, urlData } from '../validators/common.js';
 
 const FEED_ENTRIES = 20;
-
-/** Where a list starts: ?after or ?before, not both. */
-function startOf(req: Request): Position & { name: string } {
-  const data = urlData<Position & { name: string }>(req);
-  if (data.after !== undefined && data.before !== undefined) throw new NotFoundError();
-  return data;
-}
 
 export function createTagsController(
   tags: TagsService,
@@ -23,15 +15,16 @@ export function createTagsController(
 ) {
   return {
     index: async (req: Request, res: Response): Promise<void> => {
-      const { after, before } = startOf(req);
+      const { after, before } = listData<Position>(req);
       const result = await tags.popular({ after, before });
       res.render('tags/index', { title: 'Tags', result });
     },
 
     show: async (req: Request, res: Response): Promise<void> => {
-      const { name, after, before } = startOf(req);
-      const tag = await tags.find(name);
-      const result = await posts.listTagged(tag.id, { after, before });
+      const { name, after, before } = listData<Position & { name: string }>(req);
+      const { postsCount, ...result } = await posts.listTagged(name, { after, before });
+      // A page without posts says nothing of the tag: whether there is one, and its count.
+      const tag = postsCount === undefined ? await tags.find(name) : { name, postsCount };
       res.render('tags/show', {
         title: `Posts tagged “${tag.name}”`,
         tag,

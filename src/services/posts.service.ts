@@ -190,19 +190,27 @@ export function createPostsService(sequelize: Sequelize) {
       return keysetPage(rows.map(options.map), options.position, cursorOf);
     },
 
-    /** The published posts carrying tag `tagId`, newest first, by cursor: read in post_tags' date order. */
-    async listTagged(tagId: number, position: Position): Promise<Page<PostSummary>> {
-      const rows = await summaries({
+    /**
+     * The published posts carrying the tag `name`, newest first, by cursor: read in
+     * post_tags' date order, in one statement with the tag's count of published posts. A
+     * page without posts has no row to carry the count: `postsCount` is then undefined, and
+     * whether the tag is there at all is for the caller to ask.
+     */
+    async listTagged(name: string, position: Position): Promise<Page<PostSummary> & { postsCount?: number }> {
+      // Each subquery on tags runs once for the statement (it refers to nothing outside
+      // it): the page is then a range of post_tags' (tag_id, published_at, post_id) index.
+      const rows = await summaries<SummaryRow & { tagPostsCount: number }>({
+        columns: `${summaryColumns('published_at')}, (SELECT posts_count FROM tags WHERE name = $1) AS "tagPostsCount"`,
         from: 'post_tags pt JOIN posts p ON p.id = pt.post_id',
-        filter: 'pt.tag_id = $1 AND pt.published_at IS NOT NULL',
-        bind: [tagId],
+        filter: 'pt.tag_id = (SELECT id FROM tags WHERE name = $1) AND pt.published_at IS NOT NULL',
+        bind: [name],
         sort: 'published_at',
         key: ['pt.published_at', 'pt.post_id'],
         position,
         limit: PAGE_FETCH,
         prepared: true,
       });
-      return keysetPage(rows.map(toSummary), position, cursorOf);
+      return { ...keysetPage(rows.map(toSummary), position, cursorOf), postsCount: rows[0]?.tagPostsCount };
     },
 
     /** The posts shown on a profile: drafts too (newest written first) when the viewer is its owner. */

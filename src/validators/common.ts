@@ -187,9 +187,18 @@ export function urlData<T>(req: Request): T {
 }
 
 /** Where a list starts and what it searches; two starting points at once is a 404. */
+/**
+ * urlData for a list: where it starts (?page=N, ?after=<cursor> or ?before=<cursor>) is
+ * one of them at most, else there is no such page (404).
+ */
+export function listData<T extends Position>(req: Request): T {
+  const data = urlData<T>(req);
+  if ([data.page, data.after, data.before].filter((start) => start !== undefined).length > 1) throw new NotFoundError();
+  return data;
+}
+
 export function listQuery(req: Request): ListQuery {
-  const { page, after, before, q } = urlData<Position & { q?: string }>(req);
-  if ([page, after, before].filter((start) => start !== undefined).length > 1) throw new NotFoundError();
+  const { page, after, before, q } = listData<Position & { q?: string }>(req);
   const refused = validationResult(req).array().find(isRefusedSearch);
   if (refused) {
     const typed = matchedData<{ q: string }>(req, { locations: ['query'], onlyValidData: false }).q;

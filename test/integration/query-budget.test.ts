@@ -84,9 +84,10 @@ const ANONYMOUS: Budgeted[] = [
   { name: 'a post with comments', url: () => `/posts/${commented}`, budget: 2 },
   { name: 'a post with comments, next page', url: () => nextLink(`/posts/${commented}`), budget: 2 },
   { name: 'site feed', url: () => '/posts.atom', budget: 1 },
-  // The tag, then its page of posts (through post_tags) with their authors.
-  { name: 'a tag', url: () => '/tags/budget-tag', budget: 2 },
-  { name: 'a tag, next page', url: () => nextLink('/tags/budget-tag'), budget: 2 },
+  // The tag's page of posts (through post_tags) with their authors and the tag's count.
+  { name: 'a tag', url: () => '/tags/budget-tag', budget: 1 },
+  { name: 'a tag, next page', url: () => nextLink('/tags/budget-tag'), budget: 1 },
+  // The tag, then its newest posts.
   { name: 'a tag feed', url: () => '/tags/budget-tag/posts.atom', budget: 2 },
   { name: 'tags', url: () => '/tags', budget: 1 },
   { name: 'users', url: () => '/users', budget: 1 },

@@ -103,7 +103,12 @@ describe('tags on the post form', () => {
     assert.equal((await new Visitor(t).get(`/tags/${name}`)).body.includes(draft.title), true);
     assert.equal((await browser.submit('PUT', `/posts/${draft.id}`, form)).status, 303);
     assert.equal(await countOf(name), 0);
-    assert.equal((await new Visitor(t).get(`/tags/${name}`)).body.includes(draft.title), false);
+    // A tag without published posts still has its page, saying so.
+    const empty = await new Visitor(t).get(`/tags/${name}`);
+    assert.equal(empty.status, 200);
+    assert.equal(empty.body.includes(draft.title), false);
+    assert.match(empty.body, /0 published posts/);
+    assert.match(empty.body, /No published post carries this tag now\./);
     assert.equal(await counterMismatches(t.sql), 0);
   });
 
@@ -222,6 +227,8 @@ describe('GET /tags/:name', () => {
     '/tags/not%20a%20tag',
     `/tags/${'x'.repeat(31)}`,
     `/tags/${name}?after=abc`,
+    // Past its oldest post: as past the end of any list.
+    `/tags/${name}?after=1-1`,
   ]) {
     test(`${path} › 404`, async () => {
       assert.equal((await new Visitor(t).get(path)).status, 404);
