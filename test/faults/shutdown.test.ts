@@ -106,7 +106,8 @@ async function drainScenario(signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
       'a new connection to be refused',
       async () => {
         refused = await connectOnce(server.port);
-        return refused === 'accepted' ? undefined : now();
+        // ECONNRESET: this connection was in the listener's queue as it closed; try again.
+        return refused === 'ECONNREFUSED' ? now() : undefined;
       },
       { withinMs: 2000, everyMs: 25 },
     ).catch(() => Infinity);
