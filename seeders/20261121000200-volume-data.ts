@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import type { QueryInterface } from 'sequelize';
 import { hashPassword } from '../src/services/passwords';
-import { addComments, addTags, removeConversation } from './volume/conversation';
+import { addComments, addTags, countComments, removeConversation } from './volume/conversation';
 import { planVolume, type VolumePlan } from './volume/generate';
 import {
   clientOf,
@@ -72,7 +72,8 @@ async function load(
     // A bulk load brings the search vectors itself, computed in parallel (see copyPosts).
     const restoreSearchTrigger = big ? await dropSearchTrigger(client) : [];
     if (big) await truncateKeepingRows(client);
-    await copyPosts(client, options.seed, plan, { firstUserId, firstPostId }, progress, big);
+    const commentCounts = await countComments(client, options.seed, options.comments, options.posts);
+    await copyPosts(client, options.seed, plan, { firstUserId, firstPostId }, progress, { bulk: big, commentCounts });
     for (const statement of restoreSearchTrigger) await client.query(statement);
     progress.stop();
     log(`volume seed: ${options.users + options.posts} rows copied in ${seconds(copying)} s`);
@@ -92,8 +93,7 @@ async function load(
   if (comments > 0 || pairs > 0) log(`volume seed: ${comments} comments, ${pairs} post tags added`);
   // Fresh statistics for the planner, in the same transaction: the first queries plan well.
   await client.query('ANALYZE users, posts, comments, tags, post_tags');
-  // Counting the comments rewrote the posts that have some: no longer frozen.
-  return big && comments === 0 ? 'added frozen' : 'added';
+  return big ? 'added frozen' : 'added';
 }
 
 export async function up(queryInterface: QueryInterface): Promise<void> {
@@ -111,8 +111,7 @@ export async function up(queryInterface: QueryInterface): Promise<void> {
   const added = await sequelize.transaction((transaction) => load(clientOf(transaction), options, plan, passwordHash));
   if (added === 'none') return;
   if (added === 'added') {
-    // A small load went in unfrozen (or a bulk one's posts were rewritten to count their
-    // comments). After the commit, so it sees the rows as visible to
+    // A small load went in unfrozen. After the commit, so it sees the rows as visible to
     // all: sets the visibility map (and hint bits) now rather than when autovacuum,
     // throttled, gets there later. Until then counting the published posts (/posts) must
     // visit the heap, not only the index.

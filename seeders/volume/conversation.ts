@@ -61,10 +61,42 @@ const uniform = (purpose: string, n: string): string =>
   `((abs(hashtext($1 || ':${purpose}:' || ${n})) % 1000000) / 1000000.0)`;
 
 /**
+ * The post the n-th volume comment goes under (SQL, over `n`), as its place among the
+ * volume posts, 0 for the first of `posts` (a parameter): the newest draw the most.
+ */
+const postOfComment = (posts: string): string =>
+  `${posts}::int - 1 - floor(power(${uniform('post', 'n')}, 3) * ${posts}::int)::int`;
+
+/**
+ * How many of about `count` volume comments each of `posts` volume posts will draw if it
+ * is published (by its place, 0 for the first), before the posts are there: copied in with
+ * their counts, the posts need no rewrite when addComments adds the comments.
+ */
+export async function countComments(
+  client: pg.Client,
+  seed: string,
+  count: number,
+  posts: number,
+): Promise<Int32Array> {
+  const counts = new Int32Array(posts);
+  if (count === 0 || posts === 0) return counts;
+  const { rows } = await client.query<{ places: number[] | null; counts: number[] | null }>(
+    `SELECT array_agg(place) AS places, array_agg(n) AS counts
+       FROM (SELECT ${postOfComment('$3')} AS place, count(*)::int AS n
+               FROM generate_series(1, $2::int) AS g(n)
+              GROUP BY 1) c`,
+    [seed, count, posts],
+  );
+  const places = rows[0]?.places ?? [];
+  const numbers = rows[0]?.counts ?? [];
+  places.forEach((place, i) => (counts[place] = numbers[i]!));
+  return counts;
+}
+
+/**
  * Adds about `count` comments by the volume users under the volume posts that are
- * published: the newest posts draw the most, a week's worth after each post went out. Sets
- * each post's comments_count to its number (the posts are new: none had any). Returns how
- * many it added.
+ * published: the newest posts draw the most (countComments gave each post its number of
+ * them), a week's worth after each post went out. Returns how many it added.
  */
 export async function addComments(
   client: pg.Client,
@@ -83,16 +115,9 @@ export async function addComments(
             p.published_at + floor(${uniform('at', 'n')} * 604800) * interval '1 second',
             p.published_at + floor(${uniform('at', 'n')} * 604800) * interval '1 second'
        FROM generate_series(1, $2::int) AS g(n)
-       JOIN posts p ON p.id = $3::int + $6::int - 1 - floor(power(${uniform('post', 'n')}, 3) * $6::int)::int
+       JOIN posts p ON p.id = $3::int + ${postOfComment('$6')}
       WHERE p.published`,
     [seed, count, ids.firstPostId, ids.firstUserId, ids.users, ids.posts, COMMENT_LINES],
-  );
-  await client.query(
-    `UPDATE posts p SET comments_count = c.n
-       FROM (SELECT post_id, count(*)::int AS n FROM comments
-              WHERE post_id BETWEEN $1::int AND $1::int + $2::int - 1 GROUP BY post_id) c
-      WHERE p.id = c.post_id`,
-    [ids.firstPostId, ids.posts],
   );
   return added.rowCount ?? 0;
 }

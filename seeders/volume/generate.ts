@@ -154,7 +154,8 @@ export function userLine(user: VolumeUser, id: number, passwordHash: string): st
 
 export const USER_COLUMNS =
   'id, username, email, password_hash, display_name, bio, role, posts_count, profile, created_at, updated_at, email_confirmed_at';
-export const POST_COLUMNS = 'id, author_id, title, body, published, published_at, created_at, updated_at';
+export const POST_COLUMNS =
+  'id, author_id, title, body, published, published_at, created_at, updated_at, comments_count';
 /** POST_COLUMNS and the search vector, for a load that brings the vectors itself. */
 export const POST_COLUMNS_WITH_VECTOR = `${POST_COLUMNS}, search_vector`;
 
@@ -230,15 +231,20 @@ export interface VolumePost {
   publishedAtMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
+  commentsCount: number;
 }
 
-/** The posts in id order, `chunkRows` a chunk. */
+/**
+ * The posts in id order, `chunkRows` a chunk. `commentCounts[i]`: how many comments the
+ * i-th post will have if it is published (none when it is a draft: drafts take none).
+ */
 export function* postChunks(
   seed: string,
   plan: VolumePlan,
   firstUserId: number,
   firstPostId: number,
   chunkRows: number,
+  commentCounts?: Int32Array,
 ): Generator<VolumePost[]> {
   const random = streamFor(seed, 'posts');
   const pool = buildPool(streamFor(seed, 'content'));
@@ -262,6 +268,7 @@ export function* postChunks(
         publishedAtMs,
         createdAtMs,
         updatedAtMs: publishedAtMs ?? createdAtMs + random.int(0, 3 * DAY_MS),
+        commentsCount: published ? (commentCounts?.[i] ?? 0) : 0,
       });
     }
     yield posts;
@@ -279,7 +286,7 @@ export function postRows(posts: readonly VolumePost[], vectors?: Buffer): Buffer
   const out = rowsWriter;
   let next = 0;
   for (const post of posts) {
-    out.row(vectors ? 9 : 8);
+    out.row(vectors ? 10 : 9);
     out.int4(post.id);
     out.int4(post.authorId);
     out.text(post.title);
@@ -289,6 +296,7 @@ export function postRows(posts: readonly VolumePost[], vectors?: Buffer): Buffer
     else out.timestamp(post.publishedAtMs);
     out.timestamp(post.createdAtMs);
     out.timestamp(post.updatedAtMs);
+    out.int4(post.commentsCount);
     if (vectors) {
       if (next + 4 > vectors.length) throw new Error(`Fewer search vectors than posts (${posts.length})`);
       const end = next + 4 + vectors.readInt32BE(next);

@@ -98,7 +98,8 @@ export async function copyUsers(
 /**
  * Copies the posts in. A bulk load brings their search vectors too, computed by helper
  * connections while the COPY runs (call it with the search trigger dropped), and freezes them;
- * a smaller one leaves the vectors to the trigger.
+ * a smaller one leaves the vectors to the trigger. `commentCounts`: each post's number of
+ * comments to come (countComments), written with it so that adding them rewrites no post.
  */
 export async function copyPosts(
   client: pg.Client,
@@ -106,9 +107,10 @@ export async function copyPosts(
   plan: VolumePlan,
   ids: { firstUserId: number; firstPostId: number },
   progress: Progress,
-  bulk: boolean,
+  options: { bulk: boolean; commentCounts?: Int32Array },
 ): Promise<void> {
-  const chunks = postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS);
+  const { bulk, commentCounts } = options;
+  const chunks = postChunks(seed, plan, ids.firstUserId, ids.firstPostId, CHUNK_ROWS, commentCounts);
   if (!bulk) {
     const rows = postsCopyData(chunks, (posts) => Promise.resolve(postRows(posts)), 1, progress);
     await copyIn(client, `COPY posts (${POST_COLUMNS}) FROM STDIN (FORMAT binary)`, rows);
