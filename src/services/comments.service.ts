@@ -127,14 +127,18 @@ export function createCommentsService(sequelize: Sequelize) {
         ? `AND (c.created_at, c.id) ${backwards ? '<' : '>'} ` +
           `('epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3::int)`
         : '';
+      // The page of comments first, then their authors: however stale the planner's idea of
+      // how many comments the post has, no more than a page of them is joined.
       const rows = await selectPrepared<ThreadRow>(
         sequelize,
         `SELECT c.id, c.body, c.updated_at > c.created_at AS edited,
                 u.id AS "authorId", u.username, u.display_name AS "displayName", ${CURSOR_SQL} AS cursor
-           FROM comments c JOIN users u ON u.id = c.author_id
-          WHERE c.post_id = $1 ${after}
-          ORDER BY c.created_at ${direction}, c.id ${direction}
-          LIMIT ${COMMENTS_PAGE_SIZE + 1}`,
+           FROM (SELECT id, body, created_at, updated_at, author_id FROM comments c
+                  WHERE c.post_id = $1 ${after}
+                  ORDER BY c.created_at ${direction}, c.id ${direction}
+                  LIMIT ${COMMENTS_PAGE_SIZE + 1}) c
+           JOIN users u ON u.id = c.author_id
+          ORDER BY c.created_at ${direction}, c.id ${direction}`,
         cursor ? [postId, cursor[1], Number(cursor[2])] : [postId],
       );
       const comments = rows.map((row): ThreadComment => ({
