@@ -1,7 +1,7 @@
 import compression from 'compression';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { STATIC_PREFIX, staticFiles } from './rendering/assets.js';
+import { ROOT_FILE_PATHS, rootFiles, STATIC_PREFIX, staticFiles } from './rendering/assets.js';
 import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
 import { createCommentsController } from './controllers/comments.controller.js';
@@ -82,12 +82,13 @@ export function createApp(deps: AppDeps): Express {
   // and `Cache-Control: no-transform` are left alone.
   app.use(compression());
   app.use(STATIC_PREFIX, staticFiles({ production }));
+  app.get(ROOT_FILE_PATHS, rootFiles());
   app.get('/healthz', healthz);
   app.use(closeConnectionsWhileDraining(lifecycle));
   app.get('/readyz', readyz(db, lifecycle));
   app.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
   // Before sessions and the database: a page kept for anonymous visitors needs neither.
-  app.use(pageCache({ ttlMs: config.pageCacheMs }));
+  app.use(pageCache({ ttlMs: config.pageCacheMs, publicUrl: config.publicUrl }));
   app.use(formBodies());
   app.use(
     sessionMiddleware({
@@ -106,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(flash);
   app.use(rememberWrites);
   app.use(loadCurrentUser({ absoluteTimeoutMin: config.sessionAbsoluteTimeoutMin }));
-  app.use(csrf.provideToken, pageLocals);
+  app.use(csrf.provideToken, pageLocals({ publicUrl: config.publicUrl }));
 
   const shared = createSharedReads({ ttlMs: config.pageCacheMs });
   const limits = createRateLimits(db.sequelize, config);

@@ -81,8 +81,16 @@ export const paths = {
   get stylesheet(): string {
     return assetUrl('site.css');
   },
-  get favicon(): string {
-    return assetUrl('favicon.svg');
+  icons: {
+    get svg(): string {
+      return assetUrl('favicon.svg');
+    },
+    get ico(): string {
+      return assetUrl('favicon.ico');
+    },
+    get appleTouch(): string {
+      return assetUrl('apple-touch-icon.png');
+    },
   },
   signup: routes.signup,
   login: (returnTo?: string) => withQuery(routes.login, { returnTo }),

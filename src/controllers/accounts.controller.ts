@@ -29,11 +29,21 @@ export function createAccountsController(
   }
 
   function renderSignup(res: Response, status: number, values: Record<string, string>, errors = {}): void {
-    res.status(status).render('accounts/signup', { title: 'Sign up', values, errors });
+    res.status(status).render('accounts/signup', {
+      title: 'Sign up',
+      description: 'Make an account on Users and posts to write posts, tag them and comment on others’.',
+      values,
+      errors,
+    });
   }
 
   function renderLogin(res: Response, status: number, values: { login: string; returnTo: string }, errors = {}): void {
-    res.status(status).render('accounts/login', { title: 'Log in', values, errors });
+    res.status(status).render('accounts/login', {
+      title: 'Log in',
+      description: 'Log in to Users and posts with your username or email address.',
+      values,
+      errors,
+    });
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { paths } from '../paths.js';
-import { htmlOf } from '../rendering/markdown.js';
+import { excerptOf, htmlOf } from '../rendering/markdown.js';
 import type { CommentsService } from '../services/comments.service.js';
 import type { PageQuery, Position } from '../services/pagination.js';
 import type { PostsService } from '../services/posts.service.js';
@@ -31,8 +31,22 @@ export async function renderPostPage(
   const position = form.status === 200 ? listData<Position>(req) : {};
   const thread = await comments.thread(post.id, post.commentsCount, position);
   const viewer = req.user;
+  const description = excerptOf(post);
   res.status(form.status).render('posts/show', {
     title: post.title,
+    description,
+    canonicalPath: paths.posts.show(post.id, { after: position.after, before: position.before }),
+    // What a link to it shows where it is shared: a published post only.
+    share: post.published
+      ? {
+          type: 'article',
+          title: post.title,
+          description,
+          path: paths.posts.show(post.id),
+          publishedAt: post.publishedAt,
+          authorPath: paths.users.show(post.author!.username),
+        }
+      : undefined,
     post,
     html: htmlOf(post),
     canEdit: can.editPost(viewer, post),

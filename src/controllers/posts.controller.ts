@@ -111,7 +111,12 @@ export function createPostsController(
         const result = await shared.read(`posts ${JSON.stringify(position)}`, req.session.lastWriteAt, () =>
           posts.listPublished(position),
         );
-        res.render('posts/index', { title: 'Posts', result, q });
+        res.render('posts/index', {
+          title: 'Posts',
+          description: 'The newest posts published on Users and posts, 20 a page.',
+          result,
+          q,
+        });
         return;
       }
       const { order, tag } = urlData<{ order?: 'newest'; tag?: string }>(req);
@@ -124,7 +129,7 @@ export function createPostsController(
       if (!order && (position.after ?? position.before) !== undefined) throw new NotFoundError();
       const result = await search.search(q, order ?? 'relevance', position, tag);
       const title = tag ? `Posts tagged “${tag}” matching “${q}”` : `Posts matching “${q}”`;
-      res.render('posts/search', { ...locals, title, result });
+      res.render('posts/search', { ...locals, title, description: `${title} on Users and posts.`, result });
     },
 
     new: (_req: Request, res: Response): void => {

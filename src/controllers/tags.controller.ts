@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { atomFeed, originOf } from '../rendering/feeds.js';
+import { viewHelpers } from '../rendering/views.js';
 import { paths } from '../paths.js';
 import type { Position } from '../services/pagination.js';
 import type { PostsService } from '../services/posts.service.js';
@@ -7,6 +8,7 @@ import type { TagsService } from '../services/tags.service.js';
 import { listData, urlData } from '../validators/common.js';
 
 const FEED_ENTRIES = 20;
+const { plural } = viewHelpers;
 
 export function createTagsController(
   tags: TagsService,
@@ -17,7 +19,11 @@ export function createTagsController(
     index: async (req: Request, res: Response): Promise<void> => {
       const { after, before } = listData<Position>(req);
       const result = await tags.popular({ after, before });
-      res.render('tags/index', { title: 'Tags', result });
+      res.render('tags/index', {
+        title: 'Tags',
+        description: 'The tags of the posts on Users and posts, the most used first.',
+        result,
+      });
     },
 
     show: async (req: Request, res: Response): Promise<void> => {
@@ -27,6 +33,8 @@ export function createTagsController(
       const tag = postsCount === undefined ? await tags.find(name) : { name, postsCount };
       res.render('tags/show', {
         title: `Posts tagged “${tag.name}”`,
+        description: `${plural(tag.postsCount, 'published post')} tagged “${tag.name}” on Users and posts, newest first.`,
+        canonicalPath: paths.tags.show(tag.name, { after, before }),
         tag,
         result,
         feed: { title: `Posts tagged “${tag.name}”`, href: paths.tags.feed(tag.name) },

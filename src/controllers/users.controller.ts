@@ -17,6 +17,20 @@ const PROFILE_FIELDS = ['displayName', 'email', 'bio', 'website', 'github', 'rol
 
 const FEED_ENTRIES = 20;
 
+const monthYear = new Intl.DateTimeFormat('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+const dayMonthYear = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' });
+
+/** A profile's summary for search engines and link previews: the bio, else what its dates say. */
+export function profileDescription(
+  user: { displayName: string; bio: string; createdAt: Date },
+  lastPostAt: Date | null,
+): string {
+  const bio = user.bio.replace(/\s+/g, ' ').trim();
+  if (bio) return bio;
+  const since = `${user.displayName} writes on Users and posts, a member since ${monthYear.format(user.createdAt)}`;
+  return lastPostAt ? `${since}; last published on ${dayMonthYear.format(lastPostAt)}.` : `${since}.`;
+}
+
 export function createUsersController(
   users: UsersService,
   posts: PostsService,
@@ -73,7 +87,13 @@ export function createUsersController(
         return;
       }
       const result = await users.list({ position, q, viewer: req.user });
-      res.render('users/index', { title: q ? `Users matching “${q}”` : 'Users', result, q, showEmails });
+      res.render('users/index', {
+        title: q ? `Users matching “${q}”` : 'Users',
+        description: 'The people who write on Users and posts.',
+        result,
+        q,
+        showEmails,
+      });
     },
 
     show: async (req: Request, res: Response): Promise<void> => {
@@ -90,8 +110,18 @@ export function createUsersController(
         posts.weeklyActivity(user.id),
       ]);
       const canEdit = can.editUser(req.user, user);
+      const description = profileDescription(user, lastPostAt);
       res.render('users/show', {
         title: user.displayName,
+        description,
+        canonicalPath: paths.users.show(user.username, { ...position }),
+        share: {
+          type: 'profile',
+          title: user.displayName,
+          description,
+          path: paths.users.show(user.username),
+          username: user.username,
+        },
         user,
         postsPage,
         lastPostAt,

@@ -23,11 +23,12 @@ interface CachedPage {
  *
  * Only complete 200 HTML answers to GET are kept, never one that sets a cookie or says
  * private/no-store; the cache is bounded (MAX_BYTES, least recently used out first). The
- * key is the URL alone: nothing else of an anonymous request changes an HTML page (links
- * are relative; only the Atom feeds, not kept here, use the request's host).
+ * key is the URL, and the origin the request came by when `publicUrl` is unset: a page's
+ * canonical and share links are absolute, on PUBLIC_URL or else on the request's origin;
+ * nothing else of an anonymous request changes an HTML page.
  * Concurrent misses of one URL each render: at most a few per `ttlMs`, not worth a lock.
  */
-export function pageCache(options: { ttlMs: number }): RequestHandler {
+export function pageCache(options: { ttlMs: number; publicUrl: string | undefined }): RequestHandler {
   if (options.ttlMs <= 0) return (_req, _res, next) => next();
   const pages = new LRUCache<string, CachedPage>({
     maxSize: MAX_BYTES,
@@ -41,7 +42,7 @@ export function pageCache(options: { ttlMs: number }): RequestHandler {
       next();
       return;
     }
-    const key = req.originalUrl;
+    const key = options.publicUrl ? req.originalUrl : `${req.protocol}://${req.get('host') ?? ''}${req.originalUrl}`;
     const cached = pages.get(key);
     if (cached) {
       labelRoute(req, cached.route);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 
-/** The files served under /static: the stylesheet and the icon. */
+/** The files served under /static: the stylesheet and the icons. */
 export const PUBLIC_DIR = path.resolve(__dirname, '../../public');
 
 /** Where public/ is mounted. */
@@ -92,4 +92,27 @@ export function serveFingerprinted(): RequestHandler {
  */
 export function staticFiles(options: { production: boolean }): RequestHandler[] {
   return [serveFingerprinted(), express.static(PUBLIC_DIR, { maxAge: options.production ? '1d' : 0, index: false })];
+}
+
+// What browsers and home screens ask for by a name of their own, at the site's root, and
+// the file of public/ that answers.
+const ROOT_FILES: Record<string, string> = {
+  '/favicon.ico': 'favicon.ico',
+  '/apple-touch-icon.png': 'apple-touch-icon.png',
+  '/apple-touch-icon-precomposed.png': 'apple-touch-icon.png',
+};
+export const ROOT_FILE_PATHS = Object.keys(ROOT_FILES);
+// A root name cannot carry a fingerprint: kept a month, then asked again (ETag, Last-Modified).
+const A_MONTH = 'public, max-age=2592000';
+
+/** Answers ROOT_FILE_PATHS (GET and HEAD) with their files of public/, cached for a month. */
+export function rootFiles(): RequestHandler {
+  const { byName } = assets();
+  return (req, res) => {
+    const asset = byName.get(ROOT_FILES[req.path]!)!;
+    res
+      .type(path.extname(asset.name))
+      .set({ 'Cache-Control': A_MONTH, 'Last-Modified': asset.lastModified })
+      .send(asset.content);
+  };
 }

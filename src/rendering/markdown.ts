@@ -276,6 +276,11 @@ export function rendered(body: string): { bodyHtml: string; excerpt: string; ren
   return { bodyHtml: renderMarkdown(body), excerpt: toExcerpt(body), renderedWith: RENDERER_VERSION };
 }
 
+/** A post's excerpt: as stored when the current renderer made it, else made now. */
+export function excerptOf(post: { body: string; excerpt: string | null; renderedWith: number }): string {
+  return post.renderedWith === RENDERER_VERSION && post.excerpt !== null ? post.excerpt : toExcerpt(post.body);
+}
+
 /** A post's HTML: as stored when the current renderer made it, else made now. */
 export function htmlOf(post: { body: string; bodyHtml: string | null; renderedWith: number }): string {
   return post.renderedWith === RENDERER_VERSION && post.bodyHtml !== null ? post.bodyHtml : renderMarkdown(post.body);

@@ -153,13 +153,24 @@ function compiledPartial<Locals extends object>(file: string, names: (keyof Loca
 const postSummaryTemplate = compiledPartial<{
   post: ListedPost;
   showAuthor: boolean;
+  heading: 2 | 3;
   paths: typeof paths;
   timeTag: typeof timeTag;
-}>(POST_SUMMARY, ['post', 'showAuthor', 'paths', 'timeTag']);
+}>(POST_SUMMARY, ['post', 'showAuthor', 'heading', 'paths', 'timeTag']);
 
-/** One row of a list of posts (views/partials/post-summary.ejs). */
-function postSummary(post: ListedPost, options: { showAuthor?: boolean } = {}): string {
-  return postSummaryTemplate({ post, showAuthor: options.showAuthor ?? true, paths, timeTag });
+/**
+ * One row of a list of posts (views/partials/post-summary.ejs). Its title is a heading one
+ * level under the list's own: an h3 under a section's h2 by default, an h2 where the list
+ * is the page (under its h1).
+ */
+function postSummary(post: ListedPost, options: { showAuthor?: boolean; heading?: 2 | 3 } = {}): string {
+  return postSummaryTemplate({
+    post,
+    showAuthor: options.showAuthor ?? true,
+    heading: options.heading ?? 3,
+    paths,
+    timeTag,
+  });
 }
 
 /** What the pagination links need of a page: the queries of the pages before and after, and its label. */

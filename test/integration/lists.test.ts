@@ -11,7 +11,7 @@ import { createPost, createUser } from '../support/factories.js';
 const t = useTestApp();
 
 const titlesIn = (html: string): string[] =>
-  [...html.matchAll(/<h3><a href="\/posts\/\d+">([^<]*)<\/a>/g)].map((match) => match[1]!);
+  [...html.matchAll(/<h[23]><a href="\/posts\/\d+">([^<]*)<\/a>/g)].map((match) => match[1]!);
 const linkIn = (html: string, rel: 'next' | 'prev'): string | undefined =>
   new RegExp(`href="([^"]+)" rel="${rel}"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
 

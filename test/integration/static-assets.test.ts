@@ -24,6 +24,16 @@ function publicFile(name: string): { bytes: Buffer; url: string } {
 
 const stylesheet = publicFile('site.css');
 const favicon = publicFile('favicon.svg');
+const faviconIco = publicFile('favicon.ico');
+const appleTouchIcon = publicFile('apple-touch-icon.png');
+const A_MONTH = 'public, max-age=2592000';
+
+/** A PNG's width and height, from its IHDR chunk; throws on anything else. */
+function pngSize(bytes: Buffer): { width: number; height: number } {
+  assert.ok(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'a PNG');
+  assert.equal(bytes.toString('latin1', 12, 16), 'IHDR');
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
 
 interface RawResponse {
   status: number;
@@ -78,17 +88,21 @@ after(async () => {
 });
 
 describe('fingerprinted assets', () => {
-  test('the layout › links the stylesheet and the icon by the hash of their content', async () => {
+  test('the layout › links the stylesheet and the icons by the hash of their content', async () => {
     const res = await new Visitor(t).get('/');
     assert.equal(res.status, 200);
     assert.ok(res.body.includes(`<link rel="stylesheet" href="${stylesheet.url}">`), res.body);
+    assert.ok(res.body.includes(`<link rel="icon" href="${faviconIco.url}" sizes="32x32">`));
     assert.ok(res.body.includes(`<link rel="icon" href="${favicon.url}" type="image/svg+xml">`));
+    assert.ok(res.body.includes(`<link rel="apple-touch-icon" href="${appleTouchIcon.url}">`));
   });
 
   test('a fingerprinted name › 200, the file in public/, cached for a year as immutable', async () => {
     for (const [file, type] of [
       [stylesheet, /^text\/css/],
       [favicon, /^image\/svg\+xml/],
+      [faviconIco, /^image\/(x-icon|vnd\.microsoft\.icon)$/],
+      [appleTouchIcon, /^image\/png$/],
     ] as const) {
       const res = await raw(file.url);
       assert.equal(res.status, 200, file.url);
@@ -155,6 +169,46 @@ describe('fingerprinted assets', () => {
     const icon = await raw('/static/favicon.svg');
     assert.equal(icon.status, 200);
     assert.doesNotMatch(String(icon.headers['cache-control']), /immutable/);
+  });
+
+  test('/favicon.ico and the Apple touch icons at the root › 200, the files of public/, cached for a month', async () => {
+    for (const [url, file, type] of [
+      ['/favicon.ico', faviconIco, /^image\/(x-icon|vnd\.microsoft\.icon)$/],
+      ['/apple-touch-icon.png', appleTouchIcon, /^image\/png$/],
+      ['/apple-touch-icon-precomposed.png', appleTouchIcon, /^image\/png$/],
+    ] as const) {
+      const res = await raw(url);
+      assert.equal(res.status, 200, url);
+      assert.match(String(res.headers['content-type']), type, url);
+      assert.equal(res.headers['cache-control'], A_MONTH, url);
+      assert.ok(res.headers['last-modified'], url);
+      assert.ok(res.body.equals(file.bytes), `${url} serves the bytes of public/`);
+      // Asked again with its ETag: 304, nothing sent.
+      const again = await raw(url, { headers: { 'If-None-Match': String(res.headers.etag) } });
+      assert.equal(again.status, 304, url);
+      assert.equal(again.body.length, 0);
+      const head = await raw(url, { method: 'HEAD' });
+      assert.equal(head.status, 200, url);
+      assert.equal(head.body.length, 0);
+    }
+    assert.equal((await raw('/favicon.png')).status, 404);
+  });
+
+  test('the icons themselves › an ICO of 32 and 16 px PNGs; a 180 px Apple touch icon', () => {
+    const ico = faviconIco.bytes;
+    assert.equal(ico.readUInt16LE(0), 0);
+    assert.equal(ico.readUInt16LE(2), 1, 'an icon');
+    const count = ico.readUInt16LE(4);
+    const sizes = Array.from({ length: count }, (_, i) => {
+      const entry = 6 + 16 * i;
+      const [length, offset] = [ico.readUInt32LE(entry + 8), ico.readUInt32LE(entry + 12)];
+      const png = pngSize(ico.subarray(offset, offset + length));
+      assert.equal(png.width, ico.readUInt8(entry), 'the entry says the size of its image');
+      assert.equal(png.width, png.height);
+      return png.width;
+    });
+    assert.deepEqual(sizes, [32, 16]);
+    assert.deepEqual(pngSize(appleTouchIcon.bytes), { width: 180, height: 180 });
   });
 
   test('a path leaving /static › no file outside public/', async () => {

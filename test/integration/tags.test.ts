@@ -20,7 +20,7 @@ const tagsOf = async (postId: number): Promise<string[]> => {
 };
 const unescape = (href: string): string => href.replace(/&amp;/g, '&');
 const titlesIn = (html: string): string[] =>
-  [...html.matchAll(/<h3><a href="\/posts\/\d+">([^<]*)<\/a><\/h3>/g)].map((m) => m[1]!);
+  [...html.matchAll(/<h([23])><a href="\/posts\/\d+">([^<]*)<\/a><\/h\1>/g)].map((m) => m[2]!);
 
 describe('tags on the post form', () => {
   let author: User;

@@ -37,6 +37,8 @@ const URL_ATTRIBUTES = new Set([
   'codebase',
 ]);
 export const SAME_SITE_PATH = /^\/(?![/\\])/;
+// The test apps listen on loopback: an absolute URL there is the site's own (its canonical link).
+const OWN_ORIGIN = /^http:\/\/127\.0\.0\.1:\d+\/(?![/\\])/;
 const UNSAFE_SCHEME = /^(?:javascript|vbscript|data):/;
 
 /** Whether a browser would run or load `value` as a script or inline document. */
@@ -74,7 +76,9 @@ export function htmlProblems(html: string): string[] {
     if (name === 'form' && !SAME_SITE_PATH.test(element.attribs.action ?? '')) {
       problems.push(`<form> whose action is not a path on this site: ${shown}`);
     }
-    if (name === 'link' && !SAME_SITE_PATH.test(element.attribs.href ?? '')) {
+    const href = element.attribs.href ?? '';
+    const ownCanonical = element.attribs.rel === 'canonical' && OWN_ORIGIN.test(href);
+    if (name === 'link' && !SAME_SITE_PATH.test(href) && !ownCanonical) {
       problems.push(`<link> to another site: ${shown}`);
     }
     for (const [attribute, value] of Object.entries(element.attribs)) {

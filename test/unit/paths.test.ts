@@ -165,9 +165,11 @@ describe('paths', () => {
     assert.equal(paths.users.show(AWKWARD, { page: 2 }), `/users/${AWKWARD_ENCODED}?page=2`);
   });
 
-  test('stylesheet and favicon › fingerprinted names under /static', () => {
+  test('stylesheet and icons › fingerprinted names under /static', () => {
     assert.match(paths.stylesheet, /^\/static\/site\.[0-9a-f]{10}\.css$/);
-    assert.match(paths.favicon, /^\/static\/favicon\.[0-9a-f]{10}\.svg$/);
+    assert.match(paths.icons.svg, /^\/static\/favicon\.[0-9a-f]{10}\.svg$/);
+    assert.match(paths.icons.ico, /^\/static\/favicon\.[0-9a-f]{10}\.ico$/);
+    assert.match(paths.icons.appleTouch, /^\/static\/apple-touch-icon\.[0-9a-f]{10}\.png$/);
   });
 });
 
@@ -212,8 +214,10 @@ describe('routes and paths', () => {
       'comments.show',
       'email.confirm',
       'email.resend',
-      'favicon',
       'home',
+      'icons.appleTouch',
+      'icons.ico',
+      'icons.svg',
       'login',
       'logout',
       'password.forgot',
