@@ -8,6 +8,7 @@ import { createDatabase } from '../src/db/database.js';
 import { DEMO_ADMIN_USERNAME } from '../src/db/demo.js';
 import { INDEX_CANDIDATES, RECENT_WINDOW, RELEVANCE_POOL } from '../src/services/post-search.js';
 import { createPostsService } from '../src/services/posts.service.js';
+import { SITEMAP_URLS } from '../src/services/sitemaps.service.js';
 import { serveApp, TEST_POOL } from '../test/support/app.js';
 import { addThread, readPageTargets, seedVolume, startDatabase } from './database.js';
 import { logIn } from './driver.js';
@@ -111,6 +112,14 @@ async function run(cleanup: Cleanup): Promise<boolean> {
           ['posts search for “budget” in the most used tag', `/posts?q=budget&tag=${targets.topTag.name}`],
         ] as [string, string][])
       : []),
+    // Each file is read 5,000 rows at a time: a statement a batch.
+    ['the sitemap index', '/sitemap.xml'],
+    [
+      'a sitemap file of posts, from the middle (50,000 ids)',
+      `/sitemaps/posts-${Math.max(1, Math.floor(targets.posts / SITEMAP_URLS / 2))}.xml`,
+    ],
+    ['the sitemap file of people', '/sitemaps/users-1.xml'],
+    ['the sitemap file of tags', '/sitemaps/tags-1.xml'],
   ];
   const byPage: [string, Statement[]][] = [];
   const visit = async (url: string, cookie = ''): Promise<Statement[]> => {

@@ -6,6 +6,7 @@ import type { AppConfig } from './config.js';
 import { createAccountsController } from './controllers/accounts.controller.js';
 import { createCommentsController } from './controllers/comments.controller.js';
 import { createPostsController } from './controllers/posts.controller.js';
+import { createSeoController } from './controllers/seo.controller.js';
 import { createTagsController } from './controllers/tags.controller.js';
 import { createUsersController } from './controllers/users.controller.js';
 import type { Database } from './db/database.js';
@@ -35,12 +36,14 @@ import { paths } from './paths.js';
 import { accountsRouter } from './routes/accounts.routes.js';
 import { commentsRouter } from './routes/comments.routes.js';
 import { postsRouter } from './routes/posts.routes.js';
+import { seoRouter } from './routes/seo.routes.js';
 import { tagsRouter } from './routes/tags.routes.js';
 import { usersRouter } from './routes/users.routes.js';
 import { createCommentsService } from './services/comments.service.js';
 import { createPostSearch } from './services/post-search.js';
 import { createPostsService } from './services/posts.service.js';
 import { createSharedReads } from './services/shared-reads.js';
+import { createSitemaps } from './services/sitemaps.service.js';
 import { createTagsService } from './services/tags.service.js';
 import { createUsersService, SESSION_USER_COLUMNS } from './services/users.service.js';
 import { renderWithLayout, VIEWS_DIR, viewHelpers } from './rendering/views.js';
@@ -87,6 +90,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(closeConnectionsWhileDraining(lifecycle));
   app.get('/readyz', readyz(db, lifecycle));
   app.get('/metrics', metricsEndpoint(metrics, config.metricsToken));
+  // Crawlers' files: no session, no page cache (they are not HTML).
+  app.use(seoRouter(createSeoController(createSitemaps(db.sequelize), config)));
   // Before sessions and the database: a page kept for anonymous visitors needs neither.
   app.use(pageCache({ ttlMs: config.pageCacheMs, publicUrl: config.publicUrl }));
   app.use(formBodies());

@@ -49,6 +49,12 @@ export const routes = {
     show: '/tags/:name',
     feed: '/tags/:name/posts.atom',
   },
+  robots: '/robots.txt',
+  sitemaps: {
+    index: '/sitemap.xml',
+    pages: '/sitemaps/pages.xml',
+    file: '/sitemaps/:kind-:file.xml',
+  },
   users: {
     index: '/users',
     show: '/users/:username',
@@ -124,6 +130,12 @@ export const paths = {
     index: (query?: Query) => withQuery(routes.tags.index, query),
     show: (name: string, query?: Query) => withQuery(fill(routes.tags.show, { name }), query),
     feed: (name: string) => fill(routes.tags.feed, { name }),
+  },
+  robots: routes.robots,
+  sitemaps: {
+    index: routes.sitemaps.index,
+    pages: routes.sitemaps.pages,
+    file: (kind: string, file: number) => fill(routes.sitemaps.file, { kind, file }),
   },
   users: {
     index: (query?: Query) => withQuery(routes.users.index, query),

@@ -11,6 +11,7 @@ import {
 import { NotFoundError } from '../errors.js';
 import { MAX_PAGE, type Position, POST_CURSOR, USERNAME_CURSOR } from '../services/pagination.js';
 import { TAG_PATTERN, USERNAME_PATTERN } from '../models/fields.js';
+import { SITEMAP_KINDS } from '../services/sitemaps.service.js';
 import { TAG_CURSOR } from '../services/tags.service.js';
 
 export type FieldErrors = Record<string, string>;
@@ -150,6 +151,11 @@ const idOf = (name: string): ValidationChain =>
     .toInt();
 export const idParam: ValidationChain = idOf('id');
 export const commentIdParam: ValidationChain = idOf('commentId');
+/** A sitemap file's kind and number: /sitemaps/posts-3.xml. */
+export const sitemapFileParams: ValidationChain[] = [
+  param('kind').isIn(SITEMAP_KINDS),
+  param('file').isInt({ min: 1, max: 1_000_000, allow_leading_zeroes: false }).toInt(),
+];
 // Any case in a URL: /users/Maya reaches maya.
 export const usernameParam: ValidationChain = param('username').matches(new RegExp(USERNAME_PATTERN.source, 'i'));
 // Any case in a URL: /tags/Baking reaches baking.

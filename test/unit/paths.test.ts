@@ -165,6 +165,15 @@ describe('paths', () => {
     assert.equal(paths.users.show(AWKWARD, { page: 2 }), `/users/${AWKWARD_ENCODED}?page=2`);
   });
 
+  test('robots.txt and the sitemaps › fixed names; a sitemap file by its kind and number', () => {
+    assert.equal(paths.robots, '/robots.txt');
+    assert.equal(paths.sitemaps.index, '/sitemap.xml');
+    assert.equal(paths.sitemaps.pages, '/sitemaps/pages.xml');
+    const file = paths.sitemaps.file('posts', 12);
+    assert.equal(file, '/sitemaps/posts-12.xml');
+    assert.deepEqual(matchRoute(routes.sitemaps.file, file), { kind: 'posts', file: '12' });
+  });
+
   test('stylesheet and icons › fingerprinted names under /static', () => {
     assert.match(paths.stylesheet, /^\/static\/site\.[0-9a-f]{10}\.css$/);
     assert.match(paths.icons.svg, /^\/static\/favicon\.[0-9a-f]{10}\.svg$/);
@@ -196,7 +205,11 @@ describe('routes and paths', () => {
       'posts.index',
       'posts.new',
       'posts.show',
+      'robots',
       'signup',
+      'sitemaps.file',
+      'sitemaps.index',
+      'sitemaps.pages',
       'tags.feed',
       'tags.index',
       'tags.show',
@@ -228,7 +241,11 @@ describe('routes and paths', () => {
       'posts.index',
       'posts.new',
       'posts.show',
+      'robots',
       'signup',
+      'sitemaps.file',
+      'sitemaps.index',
+      'sitemaps.pages',
       'stylesheet',
       'tags.feed',
       'tags.index',
