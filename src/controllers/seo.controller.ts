@@ -26,10 +26,12 @@ const PAGE_OF: Record<SitemapKind, (key: SitemapEntry['key']) => string> = {
   tags: (name) => paths.tags.show(String(name)),
 };
 
-// What crawlers may not fetch: forms, account pages, searches, and the operator's endpoints.
+// What crawlers may not fetch: the forms behind an account (writing, editing, commenting),
+// account pages, password and address links, searches, and the operator's endpoints. Not
+// /login and /signup: they are the site's doors, pages people look for by name, and a page
+// robots.txt blocks is one search engines cannot read but may still list (Lighthouse's SEO
+// audit counts it against the page).
 const DISALLOWED = [
-  routes.login,
-  routes.signup,
   routes.logout,
   '/password/',
   '/email/',

@@ -1,0 +1,81 @@
+// Lighthouse (from npm) through Debian's Chromium on the pages people land on: the home page,
+// /posts, a post, a profile, /login and /signup, with the app as deployed (production
+// settings, its own PostgreSQL, the demo data). Fails below 100 in accessibility, best
+// practices and SEO, or below 95 in performance, naming every audit that cost points.
+//   npm run audit            (CHROME_PATH: the Chromium to drive, /usr/bin/chromium by default)
+import { launch } from 'chrome-launcher';
+import { startDatabase } from '../bench/database.js';
+import { startApp } from '../bench/processes.js';
+import { type Cleanup, log, runScript, withClient } from '../bench/support.js';
+
+const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+// As root on a closed network: no sandbox, and none of Chromium's calls home.
+const CHROME_FLAGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** The least score each category must reach, out of 100. */
+const TARGETS = { performance: 95, accessibility: 100, 'best-practices': 100, seo: 100 } as const;
+type Category = keyof typeof TARGETS;
+const CATEGORIES = Object.keys(TARGETS) as Category[];
+
+async function run(cleanup: Cleanup): Promise<boolean> {
+  log('starting PostgreSQL, migrating, seeding the demo data…');
+  const database = await startDatabase(cleanup);
+  const app = await startApp(database.url, cleanup);
+  const { postId, username } = await withClient(database.url, async (client) => {
+    const { rows } = await client.query<{ postId: number; username: string }>(
+      `SELECT p.id AS "postId", u.username FROM posts p JOIN users u ON u.id = p.author_id
+        WHERE p.published ORDER BY p.comments_count DESC, p.id LIMIT 1`,
+    );
+    if (!rows[0]) throw new Error('the demo data has no published post');
+    return rows[0];
+  });
+  const chrome = await launch({ chromePath: CHROME_PATH, chromeFlags: CHROME_FLAGS, logLevel: 'error' });
+  cleanup.add('stop Chromium', () => chrome.kill());
+  const { default: lighthouse } = await import('lighthouse');
+
+  // localhost, not 127.0.0.1: a secure context to the browser, as the site is over HTTPS.
+  const origin = `http://localhost:${app.port}`;
+  const pages = ['/', '/posts', `/posts/${postId}`, `/users/${username}`, '/login', '/signup'];
+  const lines = [`| page | ${CATEGORIES.join(' | ')} |`, `| --- | ${CATEGORIES.map(() => '---:').join(' | ')} |`];
+  const shortfalls: string[] = [];
+  for (const page of pages) {
+    log(`Lighthouse: ${page}…`);
+    const result = await lighthouse(origin + page, {
+      port: chrome.port,
+      logLevel: 'error',
+      output: 'json',
+      onlyCategories: CATEGORIES,
+    });
+    if (!result) throw new Error(`Lighthouse gave no result for ${page}`);
+    const { categories, audits } = result.lhr;
+    const scores = CATEGORIES.map((name) => Math.round((categories[name]?.score ?? 0) * 100));
+    lines.push(`| \`${page}\` | ${scores.join(' | ')} |`);
+    CATEGORIES.forEach((name, i) => {
+      if (scores[i]! >= TARGETS[name]) return;
+      const lost = (categories[name]?.auditRefs ?? [])
+        .filter((ref) => ref.weight > 0 && (audits[ref.id]?.score ?? 1) < 1)
+        .map((ref) => `${ref.id} (${audits[ref.id]?.title ?? ''})`);
+      shortfalls.push(
+        `${page}: ${name} ${scores[i]} < ${TARGETS[name]}: ${lost.join('; ') || 'no single audit named'}`,
+      );
+    });
+  }
+  console.log(lines.join('\n'));
+  if (shortfalls.length > 0) console.log(`\nBelow target:\n- ${shortfalls.join('\n- ')}`);
+  else
+    console.log(
+      `\nEvery page meets its targets (${CATEGORIES.map((name) => `${name} ≥ ${TARGETS[name]}`).join(', ')}).`,
+    );
+  return shortfalls.length === 0;
+}
+
+runScript('audit', run);
