@@ -2,24 +2,15 @@
 // /posts, a post, a profile, /login and /signup, with the app as deployed (production
 // settings, its own PostgreSQL, the demo data). Fails below 100 in accessibility, best
 // practices and SEO, or below 95 in performance, naming every audit that cost points.
-//   npm run audit            (CHROME_PATH: the Chromium to drive, /usr/bin/chromium by default)
+//   npm run audit            (CHROME_PATH, else CHROMIUM_PATH: the Chromium to drive; /usr/bin/chromium by default)
 import { launch } from 'chrome-launcher';
 import { startDatabase } from '../bench/database.js';
 import { startApp } from '../bench/processes.js';
 import { type Cleanup, log, runScript, withClient } from '../bench/support.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium-args.js';
 
-const CHROME_PATH = process.env.CHROME_PATH ?? '/usr/bin/chromium';
-// As root on a closed network: no sandbox, and none of Chromium's calls home.
-const CHROME_FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const CHROME_PATH = process.env.CHROME_PATH ?? CHROMIUM_PATH;
+const CHROME_FLAGS = ['--headless=new', ...CHROMIUM_ARGS];
 
 /** The least score each category must reach, out of 100. */
 const TARGETS = { performance: 95, accessibility: 100, 'best-practices': 100, seo: 100 } as const;

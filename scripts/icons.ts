@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { PUBLIC_DIR } from '../src/rendering/assets.js';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/support/chromium-args.js';
 
 /** An ICO file holding each PNG as it is (every browser since 2007 reads PNG entries). */
 function icoOf(images: { size: number; png: Buffer }[]): Buffer {
@@ -36,7 +34,7 @@ function icoOf(images: { size: number; png: Buffer }[]): Buffer {
 
 async function main(): Promise<void> {
   const svg = fs.readFileSync(path.join(PUBLIC_DIR, 'favicon.svg'), 'utf8');
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
   try {
     const draw = async (size: number, padding = 0): Promise<Buffer> => {
       const page = await browser.newPage({ viewport: { width: size, height: size } });

@@ -3,26 +3,13 @@ import fs from 'node:fs';
 import { type Browser as Chromium, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import type { AppConfig } from '../../src/config.js';
 import { startTestApp, type TestApp } from './app.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-args.js';
 
-/** Debian's Chromium, or the one CHROMIUM_PATH names. Never a downloaded browser. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH };
 
-/** Why the browser tests cannot run here, or undefined when they can (for `describe(…, { skip })`). */
 export const chromiumMissing: string | undefined = fs.existsSync(CHROMIUM_PATH)
   ? undefined
   : `no Chromium at ${CHROMIUM_PATH}: install Debian's chromium package (or set CHROMIUM_PATH) to run the browser tests`;
-
-// As root on a closed network: no sandbox, and none of Chromium's calls home.
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
 
 export interface BrowserApp extends TestApp {
   /** http://127.0.0.1:PORT of the app, listening on a free loopback port. */
@@ -35,7 +22,7 @@ export interface BrowserApp extends TestApp {
 /** The app on its own database, served over HTTP, and a headless Chromium to visit it. */
 export async function startBrowserApp(config: Partial<AppConfig> = {}): Promise<BrowserApp> {
   const app = await startTestApp(config);
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
   return {
     ...app,
     baseUrl: `http://127.0.0.1:${app.port}`,
