@@ -27,11 +27,14 @@ const PAGE_OF: Record<SitemapKind, (key: SitemapEntry['key']) => string> = {
 };
 
 // What crawlers may not fetch: the forms behind an account (writing, editing, commenting),
-// account pages, password and address links, searches, and the operator's endpoints. Not
-// /login and /signup: they are the site's doors, pages people look for by name, and a page
-// robots.txt blocks is one search engines cannot read but may still list (Lighthouse's SEO
-// audit counts it against the page).
+// account pages, password and address links, searches, and the operator's endpoints. The
+// login and signup forms only in their copies with a query (every page's "Log in" link
+// carries ?returnTo=…): /login and /signup themselves are the site's doors, pages people
+// look for by name, and a page robots.txt blocks is one search engines cannot read but may
+// still list (Lighthouse's SEO audit fails it).
 const DISALLOWED = [
+  `${routes.login}?`,
+  `${routes.signup}?`,
   routes.logout,
   '/password/',
   '/email/',

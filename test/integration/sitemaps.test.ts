@@ -80,6 +80,8 @@ describe('/robots.txt', () => {
       '/password/forgot',
       '/email/confirm',
       '/logout',
+      '/login?returnTo=%2Fposts%2F12',
+      '/signup?returnTo=%2F',
       '/posts?q=budget',
       '/posts?tag=baking&q=bread',
       '/users?q=ann',
