@@ -18,6 +18,8 @@ type Category = keyof typeof TARGETS;
 const CATEGORIES = Object.keys(TARGETS) as Category[];
 /** Runs of each page; the median score is the page's. */
 const RUNS = 3;
+/** Tries of a run that Lighthouse reports as broken. */
+const ATTEMPTS = 3;
 
 interface LighthouseRun {
   scores: Record<Category, number>;
@@ -40,17 +42,29 @@ async function run(cleanup: Cleanup): Promise<boolean> {
   cleanup.add('stop Chromium', () => chrome.kill());
   const { default: lighthouse } = await import('lighthouse');
 
-  /** One Lighthouse run on `url`: each category's score out of 100, and the audits that cost it points. */
+  /**
+   * One Lighthouse run on `url`: each category's score out of 100, and the audits that cost it
+   * points. A run Lighthouse reports as broken (a runtime error such as NO_NAVSTART: the trace
+   * of the load came out unusable, and it says to run again) measured nothing: it is run
+   * again, up to ATTEMPTS times, rather than counted as a score of 0.
+   */
   async function audit(url: string): Promise<LighthouseRun> {
-    const result = await lighthouse(url, {
-      port: chrome.port,
-      logLevel: 'error',
-      output: 'json',
-      onlyCategories: CATEGORIES,
-    });
-    if (!result) throw new Error(`Lighthouse gave no result for ${url}`);
-    const { categories, audits, runtimeError, runWarnings } = result.lhr;
-    if (runtimeError) log(`  runtime error: ${runtimeError.code}: ${runtimeError.message}`);
+    let result: Awaited<ReturnType<typeof lighthouse>>;
+    for (let attempt = 1; ; attempt++) {
+      result = await lighthouse(url, {
+        port: chrome.port,
+        logLevel: 'error',
+        output: 'json',
+        onlyCategories: CATEGORIES,
+      });
+      if (!result) throw new Error(`Lighthouse gave no result for ${url}`);
+      const broken = result.lhr.runtimeError;
+      if (!broken) break;
+      log(`  runtime error: ${broken.code}: ${broken.message}`);
+      if (attempt === ATTEMPTS) throw new Error(`Lighthouse failed ${ATTEMPTS} times on ${url}: ${broken.code}`);
+      log('  running it again');
+    }
+    const { categories, audits, runWarnings } = result.lhr;
     for (const warning of runWarnings) log(`  warning: ${warning}`);
     for (const [id, { errorMessage }] of Object.entries(audits)) if (errorMessage) log(`  ${id}: ${errorMessage}`);
     const scores = {} as Record<Category, number>;
