@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { NotFoundError } from '../errors.js';
 import { originOf } from '../rendering/feeds.js';
+import { escapeHtml } from '../rendering/views.js';
 import { paths, routes } from '../paths.js';
 import { SITEMAP_KINDS, type SitemapEntry, type SitemapKind, type Sitemaps } from '../services/sitemaps.service.js';
 import { urlData } from '../validators/common.js';
@@ -10,13 +11,10 @@ const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 // Crawlers come back for these often enough; an hour keeps them from costing the database.
 const AN_HOUR = 'public, max-age=3600';
 
-const XML_SPECIAL: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-const xmlText = (text: string): string => text.replace(/[&<>"']/g, (char) => XML_SPECIAL[char]!);
-
 /** One <url> (or, in an index, <sitemap>) element: its absolute location, and when it last changed. */
 function entryXml(element: 'url' | 'sitemap', loc: string, lastModified?: Date | null): string {
   const lastmod = lastModified ? `<lastmod>${lastModified.toISOString()}</lastmod>` : '';
-  return `<${element}><loc>${xmlText(loc)}</loc>${lastmod}</${element}>\n`;
+  return `<${element}><loc>${escapeHtml(loc)}</loc>${lastmod}</${element}>\n`;
 }
 
 /** The page each kind's entries name. */
